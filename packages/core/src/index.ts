@@ -1,0 +1,38 @@
+export { IpcError, IpcErrorCodes, isIpcErrorCode, fromSystemError } from './lib/errors.js';
+export type { IpcErrorCode, IpcErrorOptions } from './lib/errors.js';
+export {
+  Deadline,
+  MAX_TIMEOUT_MS,
+  abortError,
+  sleep,
+  throwIfAborted,
+  timeoutError,
+  validateWaitOptions,
+  waitFor,
+} from './lib/wait.js';
+export type { WaitOptions, WaitScope } from './lib/wait.js';
+export { bytesCodec, codecName, jsonCodec, msgpackCodec, resolveCodec, structuredCodec } from './lib/codec.js';
+export type { Codec, CodecName } from './lib/codec.js';
+export {
+  DEFAULT_MAX_FRAME_BYTES,
+  FRAME_HEADER_BYTES,
+  FrameDecoder,
+  MAX_FRAME_BYTES_LIMIT,
+  encodeFrame,
+  frameHeader,
+  tooLargeError,
+  validateMaxFrameBytes,
+} from './lib/framing.js';
+export { ConnectionBase } from './lib/connection.js';
+export type { Connection, ConnectionOptions, RecvBytesOptions } from './lib/connection.js';
+export type { AckQueue, Awaitable, Delivery, Queue, TryGetResult } from './lib/queue.js';
+export {
+  encodeHandles,
+  isShareable,
+  moduleUrl,
+  registerHandleKind,
+  reviveHandle,
+  reviveHandles,
+  toHandle,
+} from './lib/handle.js';
+export type { Handle, HandleContext, ReviveContext, Reviver, Shareable } from './lib/handle.js';

@@ -1,0 +1,176 @@
+import { IpcError } from './errors.js';
+
+/** Bytes in a frame header: a 4-byte big-endian unsigned length. */
+export const FRAME_HEADER_BYTES = 4;
+/** Default bound on one frame's payload: 64 MiB. */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+/** The largest bound anyone may set: 2 GiB - 1 (what one Buffer can hold on every platform). */
+export const MAX_FRAME_BYTES_LIMIT = 0x7fff_ffff;
+
+/**
+ * Checks a `maxFrameBytes` option.
+ * @throws {RangeError} when outside 1..{@link MAX_FRAME_BYTES_LIMIT}
+ */
+export function validateMaxFrameBytes(value: unknown, name = 'maxFrameBytes'): number {
+  if (value === undefined) return DEFAULT_MAX_FRAME_BYTES;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`${name} must be an integer, got ${String(value)}`);
+  }
+  if (value < 1 || value > MAX_FRAME_BYTES_LIMIT) {
+    throw new RangeError(`${name} must be between 1 and ${MAX_FRAME_BYTES_LIMIT}, got ${value}`);
+  }
+  return value;
+}
+
+/** The error for a frame over its bound. */
+export function tooLargeError(length: number, max: number, what = 'frame'): IpcError {
+  return new IpcError('ERR_IPC_TOO_LARGE', `${what} of ${length} bytes is over maxFrameBytes ${max}`, {
+    details: { length, max },
+  });
+}
+
+/**
+ * The 4-byte header for a payload of `length` bytes. Write it and the payload together (cork or
+ * writev) so that a large payload is not copied.
+ * @throws {IpcError} ERR_IPC_TOO_LARGE when length is over `max`
+ */
+export function frameHeader(length: number, max: number = DEFAULT_MAX_FRAME_BYTES): Buffer {
+  if (length > max) throw tooLargeError(length, max);
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  header.writeUInt32BE(length, 0);
+  return header;
+}
+
+/**
+ * One buffer holding header and payload (copies the payload; for small messages).
+ * @throws {IpcError} ERR_IPC_TOO_LARGE when the payload is over `max`
+ */
+export function encodeFrame(payload: Uint8Array, max: number = DEFAULT_MAX_FRAME_BYTES): Buffer {
+  if (payload.byteLength > max) throw tooLargeError(payload.byteLength, max);
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.byteLength);
+  out.writeUInt32BE(payload.byteLength, 0);
+  out.set(payload, FRAME_HEADER_BYTES);
+  return out;
+}
+
+/**
+ * Incremental decoder of length-prefixed frames, correct for any chunking of its input.
+ *
+ * The claimed length is checked against `maxFrameBytes` as soon as the header is complete, before
+ * any allocation; a partial frame is held as the chunks that arrived, so memory never exceeds what
+ * the peer actually sent (and never the bound). After an error the decoder stays failed: a byte
+ * stream cannot resynchronise.
+ */
+export class FrameDecoder {
+  readonly maxFrameBytes: number;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #need = -1; // payload length of the frame in progress, -1 while reading a header
+  #failed: IpcError | undefined;
+
+  constructor(options: { maxFrameBytes?: number } = {}) {
+    this.maxFrameBytes = validateMaxFrameBytes(options.maxFrameBytes);
+  }
+
+  /** Bytes held for an incomplete frame. */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  /** True when a frame or header is partly received. */
+  get hasPartial(): boolean {
+    return this.#buffered > 0 || this.#need >= 0;
+  }
+
+  /**
+   * Feeds a chunk; calls `onFrame` for each complete frame. A frame may be a view into `chunk`:
+   * copy it if the chunk's memory is reused.
+   * @throws {IpcError} ERR_IPC_TOO_LARGE when a header claims more than `maxFrameBytes`
+   */
+  push(chunk: Uint8Array, onFrame: (frame: Buffer) => void): void {
+    if (this.#failed) throw this.#failed;
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // Fast path: nothing pending, parse straight out of the chunk.
+    while (this.#buffered === 0 && this.#need < 0 && buf.length >= FRAME_HEADER_BYTES) {
+      const length = buf.readUInt32BE(0);
+      this.#check(length);
+      const end = FRAME_HEADER_BYTES + length;
+      if (buf.length < end) break;
+      onFrame(buf.subarray(FRAME_HEADER_BYTES, end));
+      buf = buf.subarray(end);
+    }
+    if (buf.length === 0) return;
+    this.#chunks.push(buf);
+    this.#buffered += buf.length;
+    this.#drain(onFrame);
+  }
+
+  /**
+   * Declares the end of input.
+   * @throws {IpcError} ERR_IPC_DECODE when the input stopped inside a frame
+   */
+  end(): void {
+    if (this.#failed) return;
+    if (this.hasPartial) {
+      const got = this.#buffered;
+      this.reset();
+      throw new IpcError('ERR_IPC_DECODE', `stream ended inside a frame (${got} bytes of an unfinished frame)`);
+    }
+  }
+
+  /** Drops any partial frame and clears a failure. */
+  reset(): void {
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#need = -1;
+    this.#failed = undefined;
+  }
+
+  #check(length: number): void {
+    if (length > this.maxFrameBytes) {
+      this.#failed = tooLargeError(length, this.maxFrameBytes);
+      this.#chunks = [];
+      this.#buffered = 0;
+      throw this.#failed;
+    }
+  }
+
+  #take(n: number): Buffer {
+    // Precondition: #buffered >= n.
+    const first = this.#chunks[0]!;
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+      this.#buffered -= n;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let off = 0;
+    while (off < n) {
+      const c = this.#chunks[0]!;
+      const k = Math.min(c.length, n - off);
+      c.copy(out, off, 0, k);
+      off += k;
+      if (k === c.length) this.#chunks.shift();
+      else this.#chunks[0] = c.subarray(k);
+    }
+    this.#buffered -= n;
+    return out;
+  }
+
+  #drain(onFrame: (frame: Buffer) => void): void {
+    for (;;) {
+      if (this.#need < 0) {
+        if (this.#buffered < FRAME_HEADER_BYTES) return;
+        const length = this.#take(FRAME_HEADER_BYTES).readUInt32BE(0);
+        this.#check(length);
+        this.#need = length;
+      }
+      if (this.#buffered < this.#need) return;
+      const frame = this.#need === 0 ? Buffer.alloc(0) : this.#take(this.#need);
+      this.#need = -1;
+      onFrame(frame);
+    }
+  }
+}
