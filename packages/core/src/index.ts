@@ -36,3 +36,5 @@ export {
   toHandle,
 } from './lib/handle.js';
 export type { Handle, HandleContext, ReviveContext, Reviver, Shareable } from './lib/handle.js';
+export { Process, Thread, processArgs, processName } from './lib/process.js';
+export type { ProcessOptions, RunnerOptions } from './lib/process.js';

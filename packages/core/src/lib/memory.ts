@@ -1,0 +1,214 @@
+import type { Codec, CodecName } from './codec.js';
+import { resolveCodec } from './codec.js';
+import type { ConnectionOptions } from './connection.js';
+import { ConnectionBase } from './connection.js';
+import { IpcError } from './errors.js';
+import { tooLargeError } from './framing.js';
+import type { Queue, TryGetResult } from './queue.js';
+import type { WaitOptions } from './wait.js';
+import { validateWaitOptions, waitFor } from './wait.js';
+
+/**
+ * One end of an in-process connection pair: the reference implementation the conformance kit is
+ * checked against, and a handy stand-in in unit tests.
+ */
+export class MemoryConnection<T = unknown> extends ConnectionBase<T> {
+  #peer: MemoryConnection<T> | undefined;
+
+  /** Use {@link memoryPair}. */
+  constructor(options: ConnectionOptions<T> = {}) {
+    super(options);
+  }
+
+  /** @internal */
+  _link(peer: MemoryConnection<T>): void {
+    this.#peer = peer;
+  }
+
+  protected async _write(frame: Uint8Array): Promise<void> {
+    const peer = this.#peer;
+    if (!peer) throw new IpcError('ERR_IPC_CLOSED', 'the peer closed the connection');
+    // Copy: the sender may reuse its buffer once send resolves, as with a real transport.
+    const copy = Uint8Array.prototype.slice.call(frame);
+    queueMicrotask(() => peer._receive(copy));
+  }
+
+  /** @internal */
+  _receive(frame: Uint8Array): void {
+    this._deliver(frame);
+  }
+
+  /** @internal */
+  _peerClosed(): void {
+    this.#peer = undefined;
+    this._end();
+  }
+
+  protected _destroy(): void {
+    const peer = this.#peer;
+    this.#peer = undefined;
+    if (peer) queueMicrotask(() => peer._peerClosed());
+  }
+}
+
+/**
+ * Two connected in-process connection ends.
+ * @example
+ * const [a, b] = memoryPair();
+ * await a.send('hi'); await b.recv(); // 'hi'
+ */
+export function memoryPair<T = unknown>(options: ConnectionOptions<T> = {}): [MemoryConnection<T>, MemoryConnection<T>] {
+  const a = new MemoryConnection<T>(options);
+  const b = new MemoryConnection<T>(options);
+  a._link(b);
+  b._link(a);
+  return [a, b];
+}
+
+/** Options of {@link MemoryQueue}. */
+export interface MemoryQueueOptions<T = unknown> {
+  /** Most items held at once; `Infinity` (default) for unbounded. */
+  maxsize?: number;
+  /** Bound on one encoded item. Default 64 MiB. */
+  maxItemBytes?: number;
+  /** Codec; items are encoded on put and decoded on get, as a real queue would. Default structured. */
+  codec?: Codec<T> | CodecName;
+}
+
+interface Waiter {
+  wake(): void;
+}
+
+/**
+ * An in-process {@link Queue}: the reference implementation the conformance kit is checked against.
+ * Items are encoded on put so that it behaves like a cross-process queue (copies, codec errors).
+ */
+export class MemoryQueue<T = unknown> implements Queue<T> {
+  readonly maxsize: number;
+  readonly maxItemBytes: number;
+  readonly codec: Codec<T>;
+  #items: Uint8Array[] = [];
+  #closed = false;
+  #getters: Waiter[] = [];
+  #putters: Waiter[] = [];
+
+  constructor(options: MemoryQueueOptions<T> = {}) {
+    const maxsize = options.maxsize ?? Infinity;
+    if (typeof maxsize !== 'number' || Number.isNaN(maxsize) || maxsize < 1) {
+      throw new RangeError(`maxsize must be >= 1 or Infinity, got ${String(maxsize)}`);
+    }
+    this.maxsize = maxsize;
+    this.maxItemBytes = options.maxItemBytes ?? 64 * 1024 * 1024;
+    this.codec = resolveCodec<T>(options.codec);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Puts raw bytes as an item, bypassing the codec (lets tests inject undecodable bytes). */
+  putRaw(bytes: Uint8Array): boolean {
+    if (this.#closed || this.#items.length >= this.maxsize) return false;
+    this.#items.push(Uint8Array.prototype.slice.call(bytes));
+    this.#wake(this.#getters);
+    return true;
+  }
+
+  #encode(item: T): Uint8Array {
+    const bytes = this.codec.encode(item);
+    if (bytes.byteLength > this.maxItemBytes) throw tooLargeError(bytes.byteLength, this.maxItemBytes, 'item');
+    return Uint8Array.prototype.slice.call(bytes);
+  }
+
+  #closedError(): IpcError {
+    return new IpcError('ERR_IPC_CLOSED', 'the queue is closed');
+  }
+
+  #wake(list: Waiter[]): void {
+    const w = list.shift();
+    w?.wake();
+  }
+
+  tryPut(item: T): boolean {
+    if (this.#closed) throw this.#closedError();
+    const bytes = this.#encode(item);
+    if (this.#items.length >= this.maxsize) return false;
+    this.#items.push(bytes);
+    this.#wake(this.#getters);
+    return true;
+  }
+
+  tryGet(): TryGetResult<T> {
+    const bytes = this.#items.shift();
+    if (bytes === undefined) {
+      if (this.#closed) throw this.#closedError();
+      return { ok: false };
+    }
+    this.#wake(this.#putters);
+    return { ok: true, value: this.codec.decode(bytes) };
+  }
+
+  async put(item: T, options?: WaitOptions): Promise<void> {
+    validateWaitOptions(options);
+    if (this.#closed) throw this.#closedError();
+    const bytes = this.#encode(item);
+    for (;;) {
+      if (this.#closed) throw this.#closedError();
+      if (this.#items.length < this.maxsize) {
+        this.#items.push(bytes);
+        this.#wake(this.#getters);
+        return;
+      }
+      if (options?.timeout === 0) throw new IpcError('ERR_IPC_TIMEOUT', 'put timed out after 0 ms');
+      await this.#park(this.#putters, options, 'put');
+    }
+  }
+
+  async get(options?: WaitOptions): Promise<T> {
+    validateWaitOptions(options);
+    for (;;) {
+      const r = this.tryGet();
+      if (r.ok) return r.value;
+      if (options?.timeout === 0) throw new IpcError('ERR_IPC_TIMEOUT', 'get timed out after 0 ms');
+      await this.#park(this.#getters, options, 'get');
+    }
+  }
+
+  #park(list: Waiter[], options: WaitOptions | undefined, what: string): Promise<void> {
+    return waitFor<void>(options, (resolve, _reject, scope) => {
+      const waiter: Waiter = { wake: resolve };
+      list.push(waiter);
+      scope.onCleanup(() => {
+        const i = list.indexOf(waiter);
+        if (i >= 0) list.splice(i, 1);
+      });
+    }, what);
+  }
+
+  size(): number {
+    return this.#items.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const w of [...this.#getters.splice(0), ...this.#putters.splice(0)]) w.wake();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      let item: T;
+      try {
+        item = await this.get();
+      } catch (err) {
+        if (IpcError.is(err, 'ERR_IPC_CLOSED')) return;
+        throw err;
+      }
+      yield item;
+    }
+  }
+}

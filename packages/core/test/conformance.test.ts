@@ -1,0 +1,16 @@
+import { connectionConformance, MemoryQueue, memoryPair, queueConformance } from '@ipc/core/testing';
+
+// The kit checks itself against the in-memory reference implementations.
+connectionConformance('in-memory pair', async () => {
+  const [a, b] = memoryPair({ maxMessageBytes: 4 * 1024 * 1024 });
+  return { a, b };
+}, { maxMessageBytes: 4 * 1024 * 1024 });
+
+queueConformance('in-memory queue, bounded', async () => {
+  const queue = new MemoryQueue({ maxsize: 8, maxItemBytes: 1024 });
+  return { queue, putBadBytes: (bytes) => void queue.putRaw(bytes) };
+}, { maxsize: 8, maxItemBytes: 1024, badBytes: true });
+
+queueConformance('in-memory queue, unbounded', async () => {
+  return { queue: new MemoryQueue() };
+});
