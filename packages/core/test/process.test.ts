@@ -1,6 +1,7 @@
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { deserialize } from 'node:v8';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcError, Process, Thread, processArgs } from '@ipc/core';
@@ -109,7 +110,11 @@ describe('Process', () => {
 
   it('runs a TypeScript entry through the loader given in execArgv', async () => {
     const p = track(
-      new Process(fixture('typed-entry.ts'), { args: [{ left: 40, right: 2 }], execArgv: ['--import', 'tsx'] }).start(),
+      new Process(fixture('typed-entry.ts'), {
+        args: [{ left: 40, right: 2 }],
+        execArgv: ['--import', 'tsx'],
+        cwd: fileURLToPath(new URL('..', import.meta.url)), // where the user's loader is installed
+      }).start(),
     );
     expect(await p.join({ timeout: 30_000 })).toBe(42);
   });

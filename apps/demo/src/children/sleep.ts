@@ -1,0 +1,2 @@
+// Waits to be killed.
+setInterval(() => {}, 1_000);
