@@ -1,0 +1,154 @@
+import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IpcError } from './errors.js';
+import { StreamConnection } from './stream.js';
+import type { StreamConnectionOptions } from './stream.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function socketPair(): Promise<[net.Socket, net.Socket]> {
+  const dir = mkdtempSync(join(tmpdir(), 'ipc-stream-test-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(join(dir, 's'), resolve));
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  const client = net.connect(join(dir, 's'));
+  await new Promise((resolve) => client.once('connect', resolve));
+  const a = await accepted;
+  server.close();
+  cleanups.push(() => {
+    a.destroy();
+    client.destroy();
+  });
+  return [a, client];
+}
+
+async function pair(options: StreamConnectionOptions = {}) {
+  const [sa, sb] = await socketPair();
+  const a = new StreamConnection(sa, options);
+  const b = new StreamConnection(sb, options);
+  cleanups.push(async () => {
+    await a.close();
+    await b.close();
+  });
+  return { a, b, sa, sb };
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return IpcError.is(err) ? err.code : String(err);
+  }
+  return 'resolved';
+}
+
+describe('StreamConnection', () => {
+  it('batches many sends of one tick into few writes and delivers them in order', async () => {
+    const { a, b, sa } = await pair();
+    const writes: number[] = [];
+    const origWrite = sa.write.bind(sa);
+    sa.write = ((chunk: Uint8Array, ...rest: unknown[]) => {
+      writes.push(chunk.byteLength);
+      return (origWrite as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof sa.write;
+    const n = 1000;
+    await Promise.all(Array.from({ length: n }, (_, i) => a.send(i)));
+    for (let i = 0; i < n; i++) expect(await b.recv()).toBe(i);
+    expect(writes.length).toBeLessThan(10);
+  });
+
+  it('makes send wait while the reader is slow, keeping the writer memory bounded', async () => {
+    const { a, b, sa } = await pair({ writeHighWaterMark: 64 * 1024, highWaterMark: 64 * 1024 });
+    const chunk = new Uint8Array(8 * 1024);
+    let sent = 0;
+    let timedOut = false;
+    for (let i = 0; i < 10_000; i++) {
+      try {
+        await a.sendBytes(chunk, { timeout: 200 });
+        sent++;
+      } catch (err) {
+        expect(IpcError.is(err, 'ERR_IPC_TIMEOUT')).toBe(true);
+        timedOut = true;
+        break;
+      }
+      expect(sa.writableLength).toBeLessThanOrEqual(64 * 1024 + chunk.byteLength + 4);
+    }
+    expect(timedOut).toBe(true);
+    expect(sent).toBeLessThan(10_000);
+    // Once the reader reads, everything that was sent arrives.
+    for (let i = 0; i < sent; i++) expect((await b.recvBytes({ timeout: 5000 })).byteLength).toBe(chunk.byteLength);
+    await a.sendBytes(chunk, { timeout: 5000 });
+    expect((await b.recvBytes({ timeout: 5000 })).byteLength).toBe(chunk.byteLength);
+  });
+
+  it('rejects pending and later calls with ERR_IPC_CLOSED when the peer stops mid-frame', async () => {
+    const [sa, sb] = await socketPair();
+    const b = new StreamConnection(sb);
+    cleanups.push(() => b.close());
+    const pending = b.recv();
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(100);
+    sa.write(Buffer.concat([header, Buffer.alloc(10)]));
+    sa.destroy();
+    expect(await code(pending)).toBe('ERR_IPC_CLOSED');
+    expect(await code(b.recv())).toBe('ERR_IPC_CLOSED');
+    expect(await code(b.send('x'))).toBe('ERR_IPC_CLOSED');
+  });
+
+  it('ends with ERR_IPC_TOO_LARGE on a header claiming more than maxMessageBytes, without allocating it', async () => {
+    const [sa, sb] = await socketPair();
+    const b = new StreamConnection(sb, { maxMessageBytes: 1024 });
+    cleanups.push(() => b.close());
+    const pending = b.recv();
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(0xfffffff0);
+    sa.write(header);
+    expect(await code(pending)).toBe('ERR_IPC_TOO_LARGE');
+    await new Promise((resolve) => sa.once('close', resolve));
+  });
+
+  it('refuses to send a message over maxMessageBytes with ERR_IPC_TOO_LARGE', async () => {
+    const { a, b } = await pair({ maxMessageBytes: 100 });
+    expect(await code(a.sendBytes(new Uint8Array(101)))).toBe('ERR_IPC_TOO_LARGE');
+    await a.sendBytes(new Uint8Array(100));
+    expect((await b.recvBytes()).byteLength).toBe(100);
+  });
+
+  it('pauses the socket while the inbox is over its high-water mark and resumes when read', async () => {
+    const { a, b, sb } = await pair({ highWaterMark: 32 * 1024 });
+    const big = new Uint8Array(4 * 1024);
+    for (let i = 0; i < 20; i++) await a.sendBytes(big, { timeout: 5000 });
+    await b.poll(5000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(sb.isPaused()).toBe(true);
+    for (let i = 0; i < 20; i++) expect((await b.recvBytes({ timeout: 5000 })).byteLength).toBe(big.byteLength);
+    expect(sb.isPaused()).toBe(false);
+  });
+
+  it('carries 1 MiB messages without copying them into the batch', async () => {
+    const { a, b } = await pair();
+    const big = new Uint8Array(1024 * 1024).map((_, i) => i & 0xff);
+    await Promise.all([a.sendBytes(big), a.sendBytes(new Uint8Array([1, 2, 3])), a.sendBytes(big)]);
+    expect(Buffer.compare(await b.recvBytes(), big)).toBe(0);
+    expect([...(await b.recvBytes())]).toEqual([1, 2, 3]);
+    expect(Buffer.compare(await b.recvBytes(), big)).toBe(0);
+  });
+
+  it('rejects a send waiting on back-pressure with ERR_IPC_CLOSED when closed', async () => {
+    const { a } = await pair({ writeHighWaterMark: 1024 });
+    const chunk = new Uint8Array(64 * 1024);
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < 40; i++) sends.push(a.sendBytes(chunk));
+    const results = Promise.allSettled(sends);
+    await a.close();
+    const settled = await results;
+    expect(settled.some((r) => r.status === 'rejected' && IpcError.is(r.reason, 'ERR_IPC_CLOSED'))).toBe(true);
+  });
+});

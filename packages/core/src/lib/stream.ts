@@ -1,0 +1,345 @@
+import type { Duplex } from 'node:stream';
+import type { ConnectionOptions } from './connection.js';
+import { ConnectionBase } from './connection.js';
+import { IpcError } from './errors.js';
+import { FRAME_HEADER_BYTES, FrameDecoder } from './framing.js';
+import type { WaitOptions } from './wait.js';
+import { waitFor } from './wait.js';
+
+/**
+ * An incremental decoder of a framed byte stream, as {@link StreamConnection} uses it. The core
+ * {@link FrameDecoder} is one; a transport with another wire format (Python's, or frames with a
+ * control bit) supplies its own.
+ */
+export interface StreamDecoder {
+  /**
+   * Feeds a chunk; calls `onFrame` for every complete frame (a view into the chunk is fine).
+   * @throws {IpcError} ERR_IPC_TOO_LARGE or ERR_IPC_PROTOCOL on a bad header
+   */
+  push(chunk: Buffer, onFrame: (frame: Buffer) => void): void;
+  /** True while a frame is partly received. */
+  readonly hasPartial: boolean;
+}
+
+/** Options of a {@link StreamConnection}. */
+export interface StreamConnectionOptions<T = unknown> extends ConnectionOptions<T> {
+  /**
+   * Bytes queued for the socket but not yet taken by the kernel before `send` waits. This bounds
+   * the memory a slow reader can make the writer hold. Default 1 MiB.
+   */
+  writeHighWaterMark?: number;
+  /** Makes the decoder for incoming bytes. Default: the core 4-byte big-endian framing. */
+  createDecoder?: (maxFrameBytes: number) => StreamDecoder;
+  /** Makes the header written before a payload. Default: a 4-byte big-endian length. */
+  encodeHeader?: (length: number) => Buffer;
+  /** Milliseconds `close()` lets queued bytes drain before it destroys the socket. Default 2000. */
+  closeTimeout?: number;
+}
+
+interface SendWaiter {
+  frame: Uint8Array;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+// Payloads up to this size are copied into a shared slab so that many frames leave in one write;
+// larger ones go out as they are (no copy) and their send resolves when the kernel took them.
+const COPY_LIMIT = 16 * 1024;
+const SLAB_BYTES = 256 * 1024;
+
+function defaultHeader(length: number): Buffer {
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  header.writeUInt32BE(length, 0);
+  return header;
+}
+
+/**
+ * A {@link ConnectionBase} over a byte stream (a `net.Socket`, a `tls.TLSSocket`, any Duplex),
+ * framed with length prefixes. Writes in the same tick are batched into one `writev`; a read
+ * yields every frame it holds. `send` resolves when the bytes were handed on (small messages are
+ * copied, large ones resolve when the kernel took them) and waits while more than
+ * `writeHighWaterMark` bytes are queued, so a slow reader bounds the writer's memory. The peer's
+ * EOF, reset or death rejects pending and later calls with `ERR_IPC_CLOSED`.
+ *
+ * Subclasses may start without a socket and `_attach` one later, and override `_socketGone` to
+ * reconnect instead of ending.
+ */
+export class StreamConnection<T = unknown> extends ConnectionBase<T> {
+  readonly #writeHwm: number;
+  readonly #createDecoder: (max: number) => StreamDecoder;
+  readonly #encodeHeader: (length: number) => Buffer;
+  readonly #closeTimeout: number;
+  #socket: Duplex | undefined;
+  #decoder: StreamDecoder | undefined;
+  #detach: (() => void) | undefined;
+  #slab: Buffer = Buffer.allocUnsafe(0);
+  #slabStart = 0;
+  #slabEnd = 0;
+  #corked = false;
+  #waiters: SendWaiter[] = [];
+  #pausedByInbox = false;
+  #gone: IpcError | undefined;
+
+  /**
+   * @param socket - the connected stream, or undefined to attach one later with `_attach`
+   * @param options - codec, bounds, back-pressure and wire format
+   */
+  constructor(socket: Duplex | undefined, options: StreamConnectionOptions<T> = {}) {
+    super(options);
+    const hwm = options.writeHighWaterMark ?? 1024 * 1024;
+    if (!Number.isInteger(hwm) || hwm < 1) throw new RangeError(`writeHighWaterMark must be a positive integer, got ${hwm}`);
+    const closeTimeout = options.closeTimeout ?? 2000;
+    if (typeof closeTimeout !== 'number' || Number.isNaN(closeTimeout) || closeTimeout < 0) {
+      throw new RangeError(`closeTimeout must be a number >= 0, got ${String(closeTimeout)}`);
+    }
+    this.#writeHwm = hwm;
+    this.#closeTimeout = closeTimeout;
+    this.#createDecoder = options.createDecoder ?? ((max) => new FrameDecoder({ maxFrameBytes: max }));
+    this.#encodeHeader = options.encodeHeader ?? defaultHeader;
+    if (socket) this._attach(socket);
+  }
+
+  /** The stream currently carrying this connection, if any. */
+  protected get _socket(): Duplex | undefined {
+    return this.#socket;
+  }
+
+  /**
+   * Starts carrying the connection over `socket`. `leftover` holds bytes already read from it
+   * (after a handshake) that belong to the framed stream.
+   */
+  protected _attach(socket: Duplex, leftover?: Buffer): void {
+    if (this.#socket) throw new Error('StreamConnection: a socket is already attached');
+    this.#socket = socket;
+    this.#gone = undefined;
+    const decoder = this.#createDecoder(this.maxMessageBytes);
+    this.#decoder = decoder;
+    const onFrame = (frame: Buffer) => this._deliver(frame);
+    const fail = (err: IpcError) => {
+      if (this.#socket !== socket) return;
+      this.#lost(err);
+      socket.destroy();
+    };
+    const onData = (chunk: Buffer) => {
+      if (this.#socket !== socket) return;
+      this._onBytes();
+      try {
+        decoder.push(chunk, onFrame);
+      } catch (err) {
+        fail(IpcError.is(err) ? err : new IpcError('ERR_IPC_PROTOCOL', 'bad frame from the peer', { cause: err }));
+      }
+    };
+    const onEnd = () => {
+      if (this.#socket !== socket) return;
+      this.#lost(
+        decoder.hasPartial
+          ? new IpcError('ERR_IPC_CLOSED', 'the peer closed the connection in the middle of a message')
+          : new IpcError('ERR_IPC_CLOSED', 'the peer closed the connection'),
+      );
+    };
+    const onError = (err: Error) => {
+      if (this.#socket !== socket) return;
+      this.#lost(new IpcError('ERR_IPC_CLOSED', `the connection failed: ${err.message}`, {
+        cause: err,
+        errno: (err as NodeJS.ErrnoException).code,
+      }));
+    };
+    const onClose = () => {
+      if (this.#socket !== socket) return;
+      this.#lost(new IpcError('ERR_IPC_CLOSED', 'the connection closed'));
+    };
+    const onDrain = () => this.#drainWaiters();
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.on('drain', onDrain);
+    this.#detach = () => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('drain', onDrain);
+      socket.off('close', onClose);
+      // keep an error listener: a late EPIPE after detaching must not crash the process
+      socket.off('error', onError);
+      socket.on('error', () => {});
+    };
+    if (this.#pausedByInbox) socket.pause();
+    if (leftover && leftover.length > 0) onData(leftover);
+    this.#drainWaiters();
+  }
+
+  /** Called whenever bytes arrive (idle timers hook here). */
+  protected _onBytes(): void {}
+
+  /**
+   * The socket went away (EOF, error, reset, oversize frame). The default ends the connection with
+   * `error`; a reconnecting subclass may instead attach a new socket.
+   */
+  protected _socketGone(error: IpcError): void {
+    this._end(error);
+    this.#rejectWaiters(error);
+  }
+
+  #lost(error: IpcError): void {
+    const socket = this.#socket;
+    if (!socket) return;
+    this.#detach?.();
+    this.#detach = undefined;
+    this.#socket = undefined;
+    this.#decoder = undefined;
+    this.#slab = Buffer.allocUnsafe(0);
+    this.#slabStart = this.#slabEnd = 0;
+    this.#corked = false;
+    this.#gone = error;
+    socket.destroy();
+    this._socketGone(error);
+  }
+
+  /** Drops the current socket (destroying it) as if it failed with `error`. */
+  protected _dropSocket(error: IpcError): void {
+    this.#lost(error);
+  }
+
+  #rejectWaiters(error: IpcError): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.reject(error);
+  }
+
+  #pending(): number {
+    return (this.#socket?.writableLength ?? 0) + (this.#slabEnd - this.#slabStart);
+  }
+
+  /** Writes raw bytes (a control frame) in order with the framed messages. */
+  protected _writeRaw(bytes: Buffer): void {
+    if (!this.#socket) return;
+    this.#appendSmall(bytes, undefined);
+  }
+
+  protected _write(frame: Uint8Array, options: WaitOptions | undefined): Promise<void> {
+    if (!this.#socket && this.#gone && this._endError) return Promise.reject(this._endError);
+    if (this.#waiters.length === 0 && this.#socket && this.#pending() < this.#writeHwm) {
+      return this.#enqueue(frame, options);
+    }
+    let waiter: SendWaiter;
+    return waitFor<void>(options, (resolve, reject, scope) => {
+      waiter = { frame, resolve, reject };
+      this.#waiters.push(waiter);
+      scope.onCleanup(() => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+      });
+    }, 'send');
+  }
+
+  #drainWaiters(): void {
+    while (this.#waiters.length > 0 && this.#socket && this.#pending() < this.#writeHwm) {
+      const w = this.#waiters.shift()!;
+      this.#enqueue(w.frame, undefined).then(w.resolve, w.reject);
+    }
+  }
+
+  #enqueue(frame: Uint8Array, options: WaitOptions | undefined): Promise<void> {
+    const length = frame.byteLength;
+    const header = this.#encodeHeader(length);
+    if (length <= COPY_LIMIT) {
+      this.#appendSmall(header, frame);
+      return Promise.resolve();
+    }
+    // Large: flush what is batched, then write header and payload without copying the payload;
+    // the caller may reuse its buffer once the kernel took it, so send resolves only then.
+    const socket = this.#socket!;
+    this.#cork();
+    this.#flushSlab();
+    socket.write(header);
+    let written: ((err?: Error | null) => void) | undefined;
+    let result: Error | null | undefined;
+    socket.write(frame, (err) => {
+      result = err ?? null;
+      written?.(err);
+    });
+    return waitFor<void>(options, (resolve, reject, scope) => {
+      written = (err) => {
+        if (err) reject(new IpcError('ERR_IPC_CLOSED', `the connection failed: ${err.message}`, { cause: err }));
+        else resolve();
+      };
+      if (result !== undefined) written(result);
+      // On timeout the message stays queued and is delivered once the reader reads.
+      scope.onCleanup(() => (written = undefined));
+    }, 'send (the message is queued; it waited for the kernel to take it)');
+  }
+
+  #appendSmall(header: Buffer, payload: Uint8Array | undefined): void {
+    const need = header.length + (payload?.byteLength ?? 0);
+    if (this.#slab.length - this.#slabEnd < need) {
+      this.#cork();
+      this.#flushSlab();
+      this.#slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, need));
+      this.#slabStart = this.#slabEnd = 0;
+    }
+    header.copy(this.#slab, this.#slabEnd);
+    this.#slabEnd += header.length;
+    if (payload) {
+      this.#slab.set(payload, this.#slabEnd);
+      this.#slabEnd += payload.byteLength;
+    }
+    this.#cork();
+  }
+
+  #cork(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    const socket = this.#socket!;
+    socket.cork();
+    // Everything sent in this tick leaves in one writev when the tick ends.
+    process.nextTick(() => {
+      if (this.#socket !== socket) return;
+      this.#flushSlab();
+      this.#corked = false;
+      socket.uncork();
+    });
+  }
+
+  #flushSlab(): void {
+    if (this.#slabEnd === this.#slabStart) return;
+    const chunk = this.#slab.subarray(this.#slabStart, this.#slabEnd);
+    this.#slabStart = this.#slabEnd;
+    this.#socket!.write(chunk);
+  }
+
+  protected override _pause(): void {
+    this.#pausedByInbox = true;
+    this.#socket?.pause();
+  }
+
+  protected override _resume(): void {
+    this.#pausedByInbox = false;
+    this.#socket?.resume();
+  }
+
+  protected _destroy(): Promise<void> {
+    const closed = new IpcError('ERR_IPC_CLOSED', 'the connection is closed');
+    this.#rejectWaiters(closed);
+    const socket = this.#socket;
+    if (!socket) return Promise.resolve();
+    if (this.#socket === socket) this.#flushSlab();
+    this.#detach?.();
+    this.#detach = undefined;
+    this.#socket = undefined;
+    if (this.#corked) {
+      this.#corked = false;
+      socket.uncork();
+    }
+    if (socket.destroyed) return Promise.resolve();
+    // Ends gracefully (queued bytes drain, then FIN) without making close() wait for the peer; a
+    // peer that never reads or never closes gets the socket destroyed after closeTimeout.
+    const timer = setTimeout(() => socket.destroy(), this.#closeTimeout);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    // Read and drop whatever still arrives, so the peer's FIN is seen and 'close' follows.
+    socket.on('data', () => {});
+    socket.resume();
+    socket.end();
+    return Promise.resolve();
+  }
+}
