@@ -1,0 +1,309 @@
+import { IpcError, validateWaitOptions, type WaitOptions } from '@ipc/core';
+import {
+  HEADER_WORDS,
+  Primitive,
+  attachBlock,
+  initBlock,
+  openBlock,
+  placeBlock,
+  publishBlock,
+  validateInt,
+  validatePrimitiveOptions,
+  type KindName,
+  type Placement,
+  type PlacementOptions,
+  type PrimitiveOptions,
+} from './base.js';
+import { ReleaseGuard } from './guard.js';
+import { ENTRY_WORDS, E_COUNT, MAX_TABLE, claimEntry, isOwnEntry, reapDead, takeCount, takeFromAny } from './holders.js';
+import type { SharedMemory } from './shm.js';
+
+const VALUE = HEADER_WORDS; // permits available
+const MAX = HEADER_WORDS + 1; // the bound of a BoundedSemaphore; 0 for a plain Semaphore
+const DIED = HEADER_WORDS + 2; // permits recovered from dead holders, not yet told to a new holder
+const CAP = HEADER_WORDS + 3; // holder table entries
+const UNTRACKED = HEADER_WORDS + 4; // permits held while the table was full
+const TABLE = HEADER_WORDS + 8;
+const MAX_VALUE = 0x7fffffff;
+
+/** Default size of a semaphore's holder table. */
+export const DEFAULT_MAX_HOLDERS = 64;
+
+/** Options of {@link Semaphore.create}. */
+export interface SemaphoreOptions extends PlacementOptions {
+  /** Initial permits (default 1), 0 to 2147483647. A BoundedSemaphore never goes above it. */
+  value?: number;
+  /**
+   * Entries in the holder table (default 64, 1 to 4096): how many threads (of any process) can
+   * hold permits and be recovered from if they die. Holders past it are not tracked.
+   */
+  maxHolders?: number;
+}
+
+function semaphoreWords(cap: number): number {
+  return TABLE + cap * ENTRY_WORDS;
+}
+
+function validateSemaphoreOptions(options: SemaphoreOptions | undefined): { value: number; cap: number } {
+  const value = options?.value === undefined ? 1 : validateInt(options.value, 'options.value', 0, MAX_VALUE);
+  const cap = options?.maxHolders === undefined ? DEFAULT_MAX_HOLDERS : validateInt(options.maxHolders, 'options.maxHolders', 1, MAX_TABLE);
+  return { value, cap };
+}
+
+/**
+ * A process-safe counting semaphore in shared memory, like Python's `multiprocessing.Semaphore`,
+ * but robust: each holder (pid, process start time, thread) is recorded, and when one dies its
+ * permits come back within `ownerCheckInterval`; the next holders' guards say `ownerDied: true`.
+ *
+ * `release()` may be called by any thread (Python semantics); it returns the caller's own permit
+ * when it holds one, else one recorded for another holder.
+ *
+ * @example
+ * const slots = Semaphore.create({ value: 2 });
+ * await using permit = await slots.acquire({ timeout: 5000 });
+ */
+export class Semaphore extends Primitive<undefined, ReleaseGuard> {
+  #entry = -1;
+  readonly #cap: number;
+  readonly #bounded: boolean;
+  readonly #what: string;
+  readonly #release = (): void => this.release();
+
+  /** @internal */
+  protected constructor(kind: KindName, placement: Placement, view: Int32Array, interval: number) {
+    super(kind, placement, view, interval);
+    this.#cap = view[CAP]!;
+    this.#bounded = kind === 'BoundedSemaphore';
+    this.#what = kind;
+  }
+
+  /** @internal */
+  protected static init(kind: KindName, options: SemaphoreOptions | undefined): [Placement, Int32Array, number] {
+    const interval = validatePrimitiveOptions(options);
+    const { value, cap } = validateSemaphoreOptions(options);
+    const words = semaphoreWords(cap);
+    const placement = placeBlock(words * 4, options);
+    const view = initBlock(placement, words, kind);
+    view[VALUE] = value;
+    view[MAX] = kind === 'BoundedSemaphore' ? value : 0;
+    view[CAP] = cap;
+    publishBlock(view);
+    return [placement, view, interval];
+  }
+
+  /** Bytes a semaphore created with these options takes in a segment. */
+  static byteLength(options?: Pick<SemaphoreOptions, 'maxHolders'>): number {
+    return semaphoreWords(validateSemaphoreOptions(options).cap) * 4;
+  }
+
+  /**
+   * Creates a semaphore in a segment of its own, or in a slot of `options.memory`.
+   * @throws {IpcError} ERR_IPC_EXISTS
+   */
+  static create(options?: SemaphoreOptions): Semaphore {
+    return new Semaphore('Semaphore', ...Semaphore.init('Semaphore', options));
+  }
+
+  /**
+   * Opens a semaphore by segment name.
+   * @throws {IpcError} ERR_IPC_NOT_FOUND
+   */
+  static open(name: string, options?: PrimitiveOptions & { offset?: number }): Semaphore {
+    const interval = validatePrimitiveOptions(options);
+    const { placement, view } = openBlock(name, options?.offset, 'Semaphore');
+    return new Semaphore('Semaphore', placement, view, interval);
+  }
+
+  /**
+   * Uses a semaphore placed in a slot of a segment you opened.
+   * @throws {IpcError} ERR_IPC_NOT_FOUND
+   */
+  static attach(memory: SharedMemory, offset: number, options?: PrimitiveOptions): Semaphore {
+    const interval = validatePrimitiveOptions(options);
+    const { placement, view } = attachBlock(memory, offset, 'Semaphore');
+    return new Semaphore('Semaphore', placement, view, interval);
+  }
+
+  // The uncontended path: a CAS on the count and an add on our own (cached) holder entry.
+  #take(): ReleaseGuard | number {
+    const v = this.v;
+    let cur = Atomics.load(v, VALUE);
+    while (cur > 0) {
+      const prev = Atomics.compareExchange(v, VALUE, cur, cur - 1);
+      if (prev === cur) {
+        let e = this.#entry;
+        if (!isOwnEntry(v, e)) e = this.#entry = claimEntry(v, TABLE, this.#cap);
+        Atomics.add(v, e < 0 ? UNTRACKED : e + E_COUNT, 1);
+        const died = Atomics.load(v, DIED) > 0 && takeCount(v, DIED, 1) === 1;
+        return new ReleaseGuard(this.#release, died);
+      }
+      cur = prev;
+    }
+    return cur;
+  }
+
+  /**
+   * Takes a permit if one is free, synchronously: no promise and no system call on success.
+   * @returns a release guard, or `null` when no permit is free
+   * @throws {IpcError} ERR_IPC_CLOSED
+   */
+  tryAcquire(): ReleaseGuard | null {
+    this.assertOpen();
+    let r = this.#take();
+    if (typeof r === 'number' && this.maybeCheckOwners()) r = this.#take();
+    return typeof r === 'number' ? null : r;
+  }
+
+  /**
+   * Waits for a permit without blocking the event loop (first in, first out within a thread).
+   * @param options - `{ timeout, signal }`
+   * @returns a release guard (`ownerDied` when the permit was recovered from a dead holder)
+   * @throws {IpcError} ERR_IPC_TIMEOUT, ERR_IPC_ABORTED, ERR_IPC_CLOSED
+   */
+  acquire(options?: WaitOptions): Promise<ReleaseGuard> {
+    try {
+      validateWaitOptions(options);
+      this.assertOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.queue.length === 0 && !options?.signal?.aborted) {
+      const r = this.#take();
+      if (typeof r !== 'number') return Promise.resolve(r);
+    }
+    return this.enqueue(options, undefined, `${this.#what}.acquire`);
+  }
+
+  /**
+   * Waits for a permit blocking this thread: for worker threads (throws `ERR_IPC_UNSUPPORTED` on
+   * the main thread unless `timeout` is 0).
+   * @throws {IpcError} ERR_IPC_TIMEOUT, ERR_IPC_UNSUPPORTED, ERR_IPC_CLOSED
+   */
+  acquireSync(options?: { timeout?: number }): ReleaseGuard {
+    return this.block(options, `${this.#what}.acquireSync`, () => {
+      const r = this.#take();
+      return typeof r === 'number' ? r : { value: r };
+    });
+  }
+
+  /**
+   * Returns `n` permits (default 1) and wakes as many waiters, if any wait.
+   * @throws {IpcError} ERR_IPC_OVER_RELEASE when a BoundedSemaphore would go above its initial value
+   * @throws {RangeError} when `n` is not a positive integer or the count would overflow
+   */
+  release(n = 1): void {
+    validateInt(n, 'n', 1, MAX_VALUE);
+    this.assertOpen();
+    const v = this.v;
+    const max = this.#bounded ? v[MAX]! : MAX_VALUE;
+    let cur = Atomics.load(v, VALUE);
+    for (;;) {
+      if (cur > max - n) {
+        if (this.#bounded) {
+          throw new IpcError('ERR_IPC_OVER_RELEASE', `BoundedSemaphore released too many times: ${cur} + ${n} > ${max}`, {
+            details: { value: cur, n, max },
+          });
+        }
+        throw new RangeError(`Semaphore.release: the count would exceed ${MAX_VALUE}`);
+      }
+      const prev = Atomics.compareExchange(v, VALUE, cur, cur + n);
+      if (prev === cur) break;
+      cur = prev;
+    }
+    let left = n;
+    const e = this.#entry;
+    if (isOwnEntry(v, e)) left -= takeCount(v, e + E_COUNT, left);
+    if (left > 0) left -= takeCount(v, UNTRACKED, left);
+    if (left > 0) takeFromAny(v, TABLE, this.#cap, left, e);
+    this.wake(VALUE, n);
+  }
+
+  /** Permits available now (a snapshot; Python's `get_value()`). */
+  get value(): number {
+    this.assertOpen();
+    return Atomics.load(this.v, VALUE);
+  }
+
+  /** @internal */
+  protected service(): number {
+    while (this.queue.length > 0) {
+      const r = this.#take();
+      if (typeof r === 'number') return r;
+      this.queue[0]!.resolve(r);
+    }
+    return Atomics.load(this.v, VALUE);
+  }
+
+  /** @internal */
+  protected parkIndex(): number {
+    return VALUE;
+  }
+
+  /** @internal */
+  protected override passOn(): void {
+    const n = Atomics.load(this.v, VALUE);
+    if (n > 0) this.wake(VALUE, n);
+  }
+
+  /** @internal Gives back the permits of dead holders. */
+  protected override checkOwners(): boolean {
+    const v = this.v;
+    let recovered = 0;
+    reapDead(v, TABLE, this.#cap, (count) => {
+      if (count <= 0) return;
+      const max = this.#bounded ? v[MAX]! : MAX_VALUE;
+      let cur = Atomics.load(v, VALUE);
+      for (;;) {
+        const next = Math.min(max, cur + count);
+        const prev = Atomics.compareExchange(v, VALUE, cur, next);
+        if (prev === cur) {
+          recovered += next - cur;
+          break;
+        }
+        cur = prev;
+      }
+    });
+    if (recovered === 0) return false;
+    Atomics.add(v, DIED, recovered);
+    this.wake(VALUE, recovered);
+    return true;
+  }
+}
+
+/**
+ * A semaphore that refuses to go above its initial value: releasing more than was acquired throws
+ * `ERR_IPC_OVER_RELEASE` (Python raises ValueError).
+ */
+export class BoundedSemaphore extends Semaphore {
+  private constructor(placement: Placement, view: Int32Array, interval: number) {
+    super('BoundedSemaphore', placement, view, interval);
+  }
+
+  /**
+   * Creates a bounded semaphore in a segment of its own, or in a slot of `options.memory`.
+   * @throws {IpcError} ERR_IPC_EXISTS
+   */
+  static override create(options?: SemaphoreOptions): BoundedSemaphore {
+    return new BoundedSemaphore(...Semaphore.init('BoundedSemaphore', options));
+  }
+
+  /**
+   * Opens a bounded semaphore by segment name.
+   * @throws {IpcError} ERR_IPC_NOT_FOUND
+   */
+  static override open(name: string, options?: PrimitiveOptions & { offset?: number }): BoundedSemaphore {
+    const interval = validatePrimitiveOptions(options);
+    const { placement, view } = openBlock(name, options?.offset, 'BoundedSemaphore');
+    return new BoundedSemaphore(placement, view, interval);
+  }
+
+  /**
+   * Uses a bounded semaphore placed in a slot of a segment you opened.
+   * @throws {IpcError} ERR_IPC_NOT_FOUND
+   */
+  static override attach(memory: SharedMemory, offset: number, options?: PrimitiveOptions): BoundedSemaphore {
+    const interval = validatePrimitiveOptions(options);
+    const { placement, view } = attachBlock(memory, offset, 'BoundedSemaphore');
+    return new BoundedSemaphore(placement, view, interval);
+  }
+}
