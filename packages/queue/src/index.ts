@@ -1,0 +1,14 @@
+export {
+  DEFAULT_CAPACITY_BYTES,
+  DEFAULT_MAX_ITEM_BYTES,
+  JoinableQueue,
+  MAX_CAPACITY_BYTES,
+  MAX_ITEM_BYTES_LIMIT,
+  MAX_MAXSIZE,
+  MAX_QUEUE_NAME_LENGTH,
+  MIN_CAPACITY_BYTES,
+  QUEUE_KIND,
+  Queue,
+  SimpleQueue,
+} from './lib/queue.js';
+export type { OpenQueueOptions, QueueOptions } from './lib/queue.js';

@@ -1,0 +1,98 @@
+/**
+ * The layout of a queue segment (docs/decisions/005-queue-ring.md). All offsets are Int32 word
+ * indexes into the header; words written by producers, by consumers and by waiters sit on separate
+ * 64-byte cache lines so that the two ends do not slow each other down.
+ *
+ * @internal
+ */
+
+/** 'QUE1' */
+export const MAGIC = 0x31455551;
+export const VERSION = 1;
+
+// line 0: configuration, written once by the creator (MAGIC last), and the closed flag
+export const H_MAGIC = 0;
+export const H_VERSION = 1;
+export const H_HEADER_BYTES = 2;
+export const H_CAPACITY = 3;
+export const H_MAXSIZE = 4;
+export const H_MAX_ITEM_BYTES = 5;
+export const H_CODEC = 6;
+export const H_KIND = 7;
+export const H_SLOTS = 8;
+export const H_CLOSED = 9;
+export const H_INLINE_MAX = 10;
+
+// line 1: the producers' side
+export const H_PUT_LOCK = 16;
+export const H_PUT_LOCK_WAITERS = 17;
+export const H_TAIL = 18;
+export const H_PUT_COUNT = 19;
+export const H_OOL_SEQ = 20;
+// redo journal of the commit in progress: rolled forward when its writer died holding the lock
+export const H_JP_VALID = 21;
+export const H_JP_TAIL = 22;
+export const H_JP_COUNT = 23;
+
+// line 2: the consumers' side
+export const H_GET_LOCK = 32;
+export const H_GET_LOCK_WAITERS = 33;
+export const H_HEAD = 34;
+export const H_GET_COUNT = 35;
+// journal of the take in progress: HEAD decides whether it committed (see recoverGet)
+export const H_JG_VALID = 36;
+export const H_JG_OLD_HEAD = 37;
+export const H_JG_OLD_COUNT = 38;
+export const H_JG_NEW_HEAD = 39;
+export const H_JG_NEW_COUNT = 40;
+
+// line 3: consumers waiting for items: ARMED is set by a consumer about to sleep, and exchanged
+// to 0 by the producer that then bumps NOT_EMPTY and wakes them (one wake-up per sleep, not per put)
+export const H_GET_ARMED = 48;
+export const H_NOT_EMPTY = 49;
+
+// line 4: producers waiting for room, the same way
+export const H_PUT_ARMED = 64;
+export const H_NOT_FULL = 65;
+
+// line 5: JoinableQueue: unfinished = PUT_COUNT - DONE_COUNT
+export const H_DONE_COUNT = 80;
+export const H_JOIN_SEQ = 81;
+export const H_JOIN_WAITERS = 82;
+
+// line 6: statistics
+export const H_OWNER_DIED = 96;
+
+/** Where the attachment table starts (word index), four words per attachment. */
+export const SLOT_BASE = 128;
+export const SLOT_WORDS = 4;
+export const S_PID = 0;
+export const S_START_LO = 1;
+export const S_START_HI = 2;
+export const S_TID = 3;
+/** How many threads can be attached at once (dead ones are reclaimed). */
+export const SLOT_COUNT = 1024;
+
+/** Bytes before the ring: the header and attachment table, rounded to a page. */
+export const HEADER_BYTES = align((SLOT_BASE + SLOT_COUNT * SLOT_WORDS) * 4, 4096);
+
+// A record in the ring: [length u32][kind u32][payload, padded to 8 bytes].
+export const RECORD_HEADER = 8;
+export const KIND_DATA = 1;
+export const KIND_OUT_OF_LINE = 2;
+export const KIND_PAD = 3;
+
+// Queue kinds, stored so that Queue.open returns the right class.
+export const QUEUE_PLAIN = 0;
+export const QUEUE_SIMPLE = 1;
+export const QUEUE_JOINABLE = 2;
+
+/** Rounds `n` up to a multiple of `to` (a power of two). */
+export function align(n: number, to: number): number {
+  return (n + to - 1) & ~(to - 1);
+}
+
+/** Bytes a record with `payload` bytes takes in the ring. */
+export function recordBytes(payload: number): number {
+  return align(RECORD_HEADER + payload, 8);
+}

@@ -1,0 +1,1040 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import {
+  IpcError,
+  SharedMemory,
+  abortError,
+  codecName,
+  isProcessAlive,
+  moduleUrl,
+  notify,
+  processStartTime,
+  registerHandleKind,
+  resolveCodec,
+  timeoutError,
+  toHandle,
+  validateWaitOptions,
+  wait,
+  waitFor,
+} from './deps.js';
+import type { Codec, CodecName, Handle, HandleContext, QueueInterface, Shareable, TryGetResult, WaitOptions } from './deps.js';
+import {
+  HEADER_BYTES,
+  H_CAPACITY,
+  H_CLOSED,
+  H_CODEC,
+  H_DONE_COUNT,
+  H_GET_ARMED,
+  H_GET_COUNT,
+  H_GET_LOCK,
+  H_HEAD,
+  H_HEADER_BYTES,
+  H_INLINE_MAX,
+  H_JG_NEW_COUNT,
+  H_JG_NEW_HEAD,
+  H_JG_OLD_COUNT,
+  H_JG_OLD_HEAD,
+  H_JG_VALID,
+  H_JOIN_SEQ,
+  H_JOIN_WAITERS,
+  H_JP_COUNT,
+  H_JP_TAIL,
+  H_JP_VALID,
+  H_KIND,
+  H_MAGIC,
+  H_MAXSIZE,
+  H_MAX_ITEM_BYTES,
+  H_NOT_EMPTY,
+  H_NOT_FULL,
+  H_OOL_SEQ,
+  H_PUT_ARMED,
+  H_PUT_COUNT,
+  H_PUT_LOCK,
+  H_SLOTS,
+  H_TAIL,
+  H_VERSION,
+  KIND_DATA,
+  KIND_OUT_OF_LINE,
+  KIND_PAD,
+  MAGIC,
+  QUEUE_JOINABLE,
+  QUEUE_PLAIN,
+  QUEUE_SIMPLE,
+  RECORD_HEADER,
+  SLOT_COUNT,
+  VERSION,
+  recordBytes,
+} from './layout.js';
+import { Attachment } from './lock.js';
+
+/** Default ring size: 4 MiB of shared memory (pages are touched only as the ring fills). */
+export const DEFAULT_CAPACITY_BYTES = 4 * 1024 * 1024;
+/** Smallest ring. */
+export const MIN_CAPACITY_BYTES = 4096;
+/** Largest ring (1 GiB). */
+export const MAX_CAPACITY_BYTES = 2 ** 30;
+/** Default bound on one item's encoding: 64 MiB. */
+export const DEFAULT_MAX_ITEM_BYTES = 64 * 1024 * 1024;
+/** Largest allowed `maxItemBytes` (1 GiB). */
+export const MAX_ITEM_BYTES_LIMIT = 2 ** 30;
+/** Largest allowed `maxsize`. */
+export const MAX_MAXSIZE = 2 ** 31 - 1;
+/** Longest queue name (out-of-line segments append a suffix to it). */
+export const MAX_QUEUE_NAME_LENGTH = 160;
+/** The handle kind of every queue class. */
+export const QUEUE_KIND = '@ipc/queue.Queue';
+
+const CODEC_IDS: Record<CodecName, number> = { structured: 1, json: 2, bytes: 3, msgpack: 4 };
+const CODEC_NAMES: Record<number, CodecName> = { 1: 'structured', 2: 'json', 3: 'bytes', 4: 'msgpack' };
+const NAME_RE = /^[A-Za-z0-9._-]+$/;
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+/** Options of {@link Queue}. */
+export interface QueueOptions<T = unknown> {
+  /** The segment name (`/dev/shm/<name>`), for {@link Queue.open} elsewhere; random when omitted. */
+  name?: string | undefined;
+  /** Most items held at once; `0` (default) means no item limit, only the ring's bytes. */
+  maxsize?: number | undefined;
+  /** Bytes of the ring (default 4 MiB), rounded up to a power of two, 4 KiB .. 1 GiB. */
+  capacityBytes?: number | undefined;
+  /** The codec (default structured clone); a custom codec must be given again to {@link Queue.open}. */
+  codec?: Codec<T> | CodecName | undefined;
+  /**
+   * The largest encoded item (default 64 MiB, at most 1 GiB). Items over a quarter of the ring travel
+   * out of line in a segment of their own (copied once); items over this bound are refused with
+   * `ERR_IPC_TOO_LARGE` before anything is written.
+   */
+  maxItemBytes?: number | undefined;
+  /** Unlink the queue (and its out-of-line segments) when the creating process exits (default true). */
+  unlinkOnExit?: boolean | undefined;
+}
+
+/** Options of {@link Queue.open}. */
+export interface OpenQueueOptions<T = unknown> {
+  /** The codec, when the queue was created with a custom one (built-in codecs are found by name). */
+  codec?: Codec<T> | CodecName | undefined;
+}
+
+interface Getter {
+  raw: boolean;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+interface Prepared {
+  kind: number;
+  payload: Uint8Array;
+  need: number;
+  segment: SharedMemory | undefined;
+}
+
+interface Putter {
+  rec: Prepared;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+type Taken = Uint8Array | IpcError;
+
+function closedError(what: string): IpcError {
+  return new IpcError('ERR_IPC_CLOSED', `${what}: the queue is closed`);
+}
+
+function tooLarge(bytes: number, max: number): IpcError {
+  return new IpcError('ERR_IPC_TOO_LARGE', `item encodes to ${bytes} bytes, over maxItemBytes (${max})`, { details: { length: bytes, maxItemBytes: max } });
+}
+
+function intOption(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`${name} must be an integer, got ${String(value)}`);
+  if (value < min) throw new RangeError(`${name} must be >= ${min}, got ${value}`);
+  if (value > max) throw new RangeError(`${name} must be <= ${max}, got ${value}`);
+  return value;
+}
+
+function pow2(n: number): number {
+  let p = MIN_CAPACITY_BYTES;
+  while (p < n) p *= 2;
+  return p;
+}
+
+// Queues this process created with unlinkOnExit: their out-of-line segments are swept at exit.
+const createdHere = new Set<string>();
+let exitHook = false;
+
+/** The out-of-line segments of queue `name` present in /dev/shm. */
+function outOfLineNames(name: string): string[] {
+  const prefix = `${name}-o`;
+  try {
+    return readdirSync('/dev/shm').filter((n) => n.startsWith(prefix));
+  } catch {
+    return [];
+  }
+}
+
+function unlinkName(name: string): void {
+  try {
+    const seg = SharedMemory.open(name);
+    seg.unlink();
+    seg.close();
+  } catch {
+    // gone already
+  }
+}
+
+function sweepAll(name: string): void {
+  for (const n of outOfLineNames(name)) unlinkName(n);
+}
+
+// State handed from Queue.open to the constructor.
+let opening: { shm: SharedMemory; codec: Codec<unknown> } | undefined;
+
+let selfStart: number | undefined;
+
+/**
+ * A FIFO queue in shared memory, shared by any number of producer and consumer processes and
+ * threads (Python's `multiprocessing.Queue`, without its feeder thread and its exit deadlock). Each
+ * item goes to exactly one consumer, in FIFO order per producer. Items live in a ring in a
+ * `/dev/shm` segment; an item over a quarter of the ring travels out of line in a segment of its
+ * own. Pass it to a {@link https://nodejs.org/api/child_process.html | Process} or a thread as an
+ * argument, or attach with {@link Queue.open}.
+ *
+ * Closing (`close()`) closes the queue for everyone; disposing (`await using`) only detaches this
+ * handle (the creator's handle also unlinks the name).
+ *
+ * @example
+ * await using queue = new Queue<{ job: number }>({ maxsize: 1000 });
+ * const worker = new Process(new URL('./worker.js', import.meta.url), { args: [queue] }).start();
+ * await queue.put({ job: 1 });
+ * // worker.js: const [queue] = await processArgs(); for await (const job of queue) { ... }
+ */
+export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
+  /** The segment name, to pass to {@link Queue.open}. */
+  readonly name: string;
+  /** The most items held at once (0: no item limit). */
+  readonly maxsize: number;
+  /** Bytes of the ring. */
+  readonly capacityBytes: number;
+  /** The bound on one encoded item. */
+  readonly maxItemBytes: number;
+  /** The codec items are encoded with. */
+  readonly codec: Codec<T>;
+
+  readonly #shm: SharedMemory;
+  readonly #h: Int32Array;
+  readonly #ring: Uint8Array;
+  readonly #ring32: Int32Array;
+  readonly #mask: number;
+  readonly #inlineMax: number;
+  readonly #raw: boolean;
+  readonly #creator: boolean;
+  readonly #unlinkOnExit: boolean;
+  #att: Attachment | undefined;
+  #detached = false;
+  readonly #getters: Getter[] = [];
+  readonly #putters: Putter[] = [];
+  #getPump = false;
+  #putPump = false;
+  #getKick: AbortController | undefined;
+  #putKick: AbortController | undefined;
+
+  /**
+   * Creates a queue (a new segment).
+   * @param options - `{ maxsize, capacityBytes, codec, maxItemBytes, name, unlinkOnExit }`
+   * @throws {TypeError|RangeError} on a bad option, naming it and its limit
+   * @throws {IpcError} ERR_IPC_EXISTS when `name` is taken; ERR_IPC_TOO_LARGE when /dev/shm cannot hold the ring
+   */
+  constructor(options: QueueOptions<T> = {}) {
+    const open = opening;
+    opening = undefined;
+    if (open) {
+      this.#shm = open.shm;
+      this.codec = open.codec as Codec<T>;
+      this.#creator = false;
+      this.#unlinkOnExit = false;
+    } else {
+      if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+      const maxsize = options.maxsize === undefined ? 0 : intOption(options.maxsize, 'maxsize', 0, MAX_MAXSIZE);
+      const capacity = pow2(
+        options.capacityBytes === undefined ? DEFAULT_CAPACITY_BYTES : intOption(options.capacityBytes, 'capacityBytes', MIN_CAPACITY_BYTES, MAX_CAPACITY_BYTES),
+      );
+      const maxItemBytes =
+        options.maxItemBytes === undefined ? DEFAULT_MAX_ITEM_BYTES : intOption(options.maxItemBytes, 'maxItemBytes', 1, MAX_ITEM_BYTES_LIMIT);
+      const codec = resolveCodec<T>(options.codec);
+      const unlinkOnExit = options.unlinkOnExit ?? true;
+      if (typeof unlinkOnExit !== 'boolean') throw new TypeError('unlinkOnExit must be a boolean');
+      let name: string;
+      if (options.name === undefined) name = `ipcq_${randomBytes(8).toString('hex')}`;
+      else {
+        if (typeof options.name !== 'string') throw new TypeError(`name must be a string, got ${typeof options.name}`);
+        name = options.name.startsWith('/') ? options.name.slice(1) : options.name;
+        if (name.length === 0 || name.length > MAX_QUEUE_NAME_LENGTH) {
+          throw new RangeError(`name must be 1 to ${MAX_QUEUE_NAME_LENGTH} characters, got ${name.length}`);
+        }
+        if (!NAME_RE.test(name)) throw new RangeError(`name may only contain letters, digits, '.', '_' and '-', got ${JSON.stringify(options.name)}`);
+      }
+      const shm = SharedMemory.create({ name, size: HEADER_BYTES + capacity, unlinkOnExit });
+      const h = new Int32Array(shm.buffer, 0, HEADER_BYTES / 4);
+      h[H_VERSION] = VERSION;
+      h[H_HEADER_BYTES] = HEADER_BYTES;
+      h[H_CAPACITY] = capacity;
+      h[H_MAXSIZE] = maxsize;
+      h[H_MAX_ITEM_BYTES] = maxItemBytes;
+      h[H_CODEC] = CODEC_IDS[codecName(codec as Codec<unknown>) as CodecName] ?? 0;
+      h[H_KIND] = new.target === JoinableQueue ? QUEUE_JOINABLE : new.target === SimpleQueue ? QUEUE_SIMPLE : QUEUE_PLAIN;
+      h[H_SLOTS] = SLOT_COUNT;
+      h[H_INLINE_MAX] = capacity / 4;
+      // Last: an opener that sees MAGIC sees the rest.
+      Atomics.store(h, H_MAGIC, MAGIC);
+      this.#shm = shm;
+      this.codec = codec;
+      this.#creator = true;
+      this.#unlinkOnExit = unlinkOnExit;
+      if (unlinkOnExit) {
+        createdHere.add(name);
+        if (!exitHook) {
+          exitHook = true;
+          process.once('exit', () => {
+            for (const n of createdHere) sweepAll(n);
+          });
+        }
+      }
+    }
+    const shm = this.#shm;
+    this.name = shm.name;
+    this.#h = new Int32Array(shm.buffer, 0, HEADER_BYTES / 4);
+    const h = this.#h;
+    this.capacityBytes = h[H_CAPACITY]!;
+    this.maxsize = h[H_MAXSIZE]!;
+    this.maxItemBytes = h[H_MAX_ITEM_BYTES]!;
+    this.#inlineMax = h[H_INLINE_MAX]!;
+    this.#mask = this.capacityBytes - 1;
+    this.#ring = new Uint8Array(shm.buffer, HEADER_BYTES, this.capacityBytes);
+    this.#ring32 = new Int32Array(shm.buffer, HEADER_BYTES, this.capacityBytes / 4);
+    this.#raw = codecName(this.codec as Codec<unknown>) === 'bytes';
+    this.#att = new Attachment(h);
+  }
+
+  /**
+   * Attaches to a queue created elsewhere (another process or thread) by its name. Returns the class
+   * it was created as ({@link JoinableQueue}, {@link SimpleQueue} or {@link Queue}).
+   * @param name - the queue's {@link Queue.name}
+   * @param options - `{ codec }`, needed only for a queue made with a custom codec
+   * @throws {IpcError} ERR_IPC_NOT_FOUND when no such queue exists
+   * @throws {TypeError} when the segment is not a queue, or a custom codec is missing
+   */
+  static open<T = unknown>(name: string, options: OpenQueueOptions<T> = {}): Queue<T> {
+    if (typeof name !== 'string') throw new TypeError(`name must be a string, got ${typeof name}`);
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    const shm = SharedMemory.open(name);
+    try {
+      if (shm.size < HEADER_BYTES + MIN_CAPACITY_BYTES) throw new TypeError(`shared memory '${name}' is not a queue`);
+      const h = new Int32Array(shm.buffer, 0, HEADER_BYTES / 4);
+      // The creator writes MAGIC last; give it a moment if we raced it.
+      for (let i = 0; Atomics.load(h, H_MAGIC) !== MAGIC; i++) {
+        if (Atomics.load(h, H_MAGIC) !== 0 || i >= 1000) throw new TypeError(`shared memory '${name}' is not a queue`);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      }
+      if (h[H_VERSION] !== VERSION || h[H_HEADER_BYTES] !== HEADER_BYTES) {
+        throw new TypeError(`queue '${name}' has layout version ${h[H_VERSION]}, this package reads ${VERSION}`);
+      }
+      let codec: Codec<unknown>;
+      if (options.codec !== undefined) codec = resolveCodec(options.codec as Codec<unknown> | CodecName);
+      else {
+        const stored = CODEC_NAMES[h[H_CODEC]!];
+        if (!stored) throw new TypeError(`queue '${name}' uses a custom codec: pass it as options.codec`);
+        codec = resolveCodec(stored);
+      }
+      const kind = h[H_KIND];
+      opening = { shm, codec };
+      const q = kind === QUEUE_JOINABLE ? new JoinableQueue<T>() : kind === QUEUE_SIMPLE ? new SimpleQueue<T>() : new Queue<T>();
+      return q;
+    } catch (err) {
+      opening = undefined;
+      shm.close();
+      throw err;
+    }
+  }
+
+  /** True once the queue was closed (by anyone sharing it) or this handle was disposed. */
+  get closed(): boolean {
+    return this.#detached || Atomics.load(this.#h, H_CLOSED) !== 0;
+  }
+
+  /** Items in the queue now (approximate while others put and get). */
+  size(): number {
+    if (this.#detached) return 0;
+    const n = (Atomics.load(this.#h, H_PUT_COUNT) - Atomics.load(this.#h, H_GET_COUNT)) | 0;
+    return n < 0 ? 0 : n;
+  }
+
+  /** True when no item is queued now. */
+  empty(): boolean {
+    return this.size() === 0;
+  }
+
+  /** True when `maxsize` items are queued now (always false without a maxsize). */
+  full(): boolean {
+    return this.maxsize > 0 && this.size() >= this.maxsize;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // producing
+
+  /**
+   * Adds an item, waiting while the queue is full. Items from one producer are taken in the order
+   * they were put.
+   * @param item - the value (encoded with the queue's codec)
+   * @param options - `{ timeout, signal }`
+   * @throws {IpcError} ERR_IPC_CLOSED, ERR_IPC_TOO_LARGE, ERR_IPC_ENCODE, ERR_IPC_TIMEOUT, ERR_IPC_ABORTED
+   */
+  put(item: T, options?: WaitOptions): Promise<void> {
+    try {
+      validateWaitOptions(options);
+      this.#checkOpen('put');
+      return this.#putEncoded(this.codec.encode(item), options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Adds already-encoded bytes as an item, bypassing the codec (the consumer decodes them).
+   * @throws {IpcError} ERR_IPC_CLOSED, ERR_IPC_TOO_LARGE, ERR_IPC_TIMEOUT, ERR_IPC_ABORTED
+   */
+  putBytes(bytes: Uint8Array, options?: WaitOptions): Promise<void> {
+    try {
+      if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array');
+      validateWaitOptions(options);
+      this.#checkOpen('putBytes');
+      return this.#putEncoded(bytes, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Adds an item if there is room now, without waiting.
+   * @returns false when the queue is full (or earlier puts of this handle are still waiting)
+   * @throws {IpcError} ERR_IPC_CLOSED, ERR_IPC_TOO_LARGE, ERR_IPC_ENCODE
+   */
+  tryPut(item: T): boolean {
+    this.#checkOpen('tryPut');
+    if (this.#putters.length > 0) return false;
+    const rec = this.#prepare(this.codec.encode(item));
+    let ok = false;
+    try {
+      ok = this.#commit(rec);
+    } finally {
+      if (!ok) discard(rec);
+    }
+    return ok;
+  }
+
+  #putEncoded(bytes: Uint8Array, options: WaitOptions | undefined): Promise<void> {
+    const rec = this.#prepare(bytes);
+    if (this.#putters.length === 0) {
+      let ok = false;
+      try {
+        ok = this.#commit(rec);
+      } catch (err) {
+        discard(rec);
+        throw err;
+      }
+      if (ok) return Promise.resolve();
+    }
+    if (options?.timeout === 0) {
+      discard(rec);
+      return Promise.reject(timeoutError(0, 'put'));
+    }
+    return waitFor<void>(
+      options,
+      (resolve, reject, scope) => {
+        const p: Putter = { rec, resolve, reject };
+        this.#putters.push(p);
+        scope.onCleanup(() => {
+          const at = this.#putters.indexOf(p);
+          if (at >= 0) {
+            // Not committed: it never becomes visible, and its out-of-line segment goes.
+            this.#putters.splice(at, 1);
+            discard(rec);
+            if (this.#putters.length === 0) this.#putKick?.abort();
+          }
+        });
+        this.#startPutPump();
+      },
+      'put',
+    );
+  }
+
+  #prepare(bytes: Uint8Array): Prepared {
+    const len = bytes.byteLength;
+    if (len > this.maxItemBytes) throw tooLarge(len, this.maxItemBytes);
+    const need = recordBytes(len);
+    if (need <= this.#inlineMax) return { kind: KIND_DATA, payload: bytes, need, segment: undefined };
+    // Out of line: one copy into a segment of its own, before taking any lock.
+    selfStart ??= processStartTime(process.pid) ?? 0;
+    const segName = `${this.name}-o${process.pid}-${selfStart}-${Atomics.add(this.#h, H_OOL_SEQ, 1) >>> 0}`;
+    const seg = SharedMemory.create({ name: segName, size: len, unlinkOnExit: false });
+    try {
+      new Uint8Array(seg.buffer, 0, len).set(bytes);
+    } catch (err) {
+      seg.unlink();
+      throw err;
+    }
+    const nameBytes = textEncoder.encode(segName);
+    const payload = new Uint8Array(4 + nameBytes.byteLength);
+    new DataView(payload.buffer).setUint32(0, len, true);
+    payload.set(nameBytes, 4);
+    return { kind: KIND_OUT_OF_LINE, payload, need: recordBytes(payload.byteLength), segment: seg };
+  }
+
+  /** Writes one record if it fits; the TAIL store is the commit. */
+  #commit(rec: Prepared): boolean {
+    const h = this.#h;
+    const att = this.#att!;
+    const died = att.lock(H_PUT_LOCK);
+    try {
+      if (died) recoverPut(h);
+      if (Atomics.load(h, H_CLOSED) !== 0) throw closedError('put');
+      const count = Atomics.load(h, H_PUT_COUNT);
+      if (this.maxsize > 0 && ((count - Atomics.load(h, H_GET_COUNT)) | 0) >= this.maxsize) return false;
+      const tail = Atomics.load(h, H_TAIL);
+      const free = this.capacityBytes - ((tail - Atomics.load(h, H_HEAD)) >>> 0);
+      let off = tail & this.#mask;
+      const contiguous = this.capacityBytes - off;
+      const need = rec.need <= contiguous ? rec.need : contiguous + rec.need;
+      if (need > free) return false;
+      const r32 = this.#ring32;
+      if (rec.need > contiguous) {
+        r32[off >> 2] = contiguous;
+        r32[(off >> 2) + 1] = KIND_PAD;
+        off = 0;
+      }
+      r32[off >> 2] = rec.payload.byteLength;
+      r32[(off >> 2) + 1] = rec.kind;
+      this.#ring.set(rec.payload, off + RECORD_HEADER);
+      const newTail = (tail + need) | 0;
+      const newCount = (count + 1) | 0;
+      // Redo journal: the record is complete, so a waiter that recovers the lock rolls it forward.
+      Atomics.store(h, H_JP_TAIL, newTail);
+      Atomics.store(h, H_JP_COUNT, newCount);
+      Atomics.store(h, H_JP_VALID, 1);
+      Atomics.store(h, H_PUT_COUNT, newCount);
+      Atomics.store(h, H_TAIL, newTail);
+      Atomics.store(h, H_JP_VALID, 0);
+    } finally {
+      att.unlock(H_PUT_LOCK);
+    }
+    rec.segment?.close();
+    rec.segment = undefined;
+    if (Atomics.load(h, H_GET_ARMED) !== 0 && Atomics.exchange(h, H_GET_ARMED, 0) !== 0) {
+      Atomics.add(h, H_NOT_EMPTY, 1);
+      notify(h, H_NOT_EMPTY);
+    }
+    return true;
+  }
+
+  #servePutters(): void {
+    const putters = this.#putters;
+    while (putters.length > 0) {
+      const p = putters[0]!;
+      let ok: boolean;
+      try {
+        ok = this.#commit(p.rec);
+      } catch (err) {
+        for (const q of putters.splice(0)) {
+          discard(q.rec);
+          q.reject(err);
+        }
+        return;
+      }
+      if (!ok) return;
+      putters.shift();
+      p.resolve();
+    }
+  }
+
+  #startPutPump(): void {
+    if (this.#putPump) return;
+    this.#putPump = true;
+    void this.#runPutPump();
+  }
+
+  async #runPutPump(): Promise<void> {
+    const h = this.#h;
+    try {
+      while (this.#putters.length > 0 && !this.#detached) {
+        Atomics.store(h, H_PUT_ARMED, 1);
+        const seq = Atomics.load(h, H_NOT_FULL);
+        this.#servePutters();
+        if (this.#putters.length === 0 || this.#detached) break;
+        const kick = new AbortController();
+        this.#putKick = kick;
+        try {
+          await wait(h, H_NOT_FULL, seq, { signal: kick.signal });
+        } catch {
+          // kicked: look again
+        }
+        this.#putKick = undefined;
+      }
+    } finally {
+      this.#putPump = false;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // consuming
+
+  /**
+   * Takes the next item, waiting while the queue is empty.
+   * @param options - `{ timeout, signal }`
+   * @throws {IpcError} ERR_IPC_CLOSED (closed and drained), ERR_IPC_DECODE, ERR_IPC_TIMEOUT, ERR_IPC_ABORTED
+   */
+  get(options?: WaitOptions): Promise<T> {
+    return this.#get(options, false) as Promise<T>;
+  }
+
+  /**
+   * Takes the next item's bytes without decoding them.
+   * @throws {IpcError} ERR_IPC_CLOSED, ERR_IPC_TIMEOUT, ERR_IPC_ABORTED
+   */
+  getBytes(options?: WaitOptions): Promise<Uint8Array> {
+    return this.#get(options, true) as Promise<Uint8Array>;
+  }
+
+  #get(options: WaitOptions | undefined, raw: boolean): Promise<unknown> {
+    try {
+      validateWaitOptions(options);
+      if (this.#detached) throw closedError('get');
+      if (options?.signal?.aborted) throw abortError(options.signal, 'get');
+      if (this.#getters.length === 0) {
+        const got = this.#take(1);
+        if (got.length > 0) return Promise.resolve(this.#finish(got[0]!, raw));
+        if (Atomics.load(this.#h, H_CLOSED) !== 0) throw closedError('get');
+        if (options?.timeout === 0) throw timeoutError(0, 'get');
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return waitFor<unknown>(
+      options,
+      (resolve, reject, scope) => {
+        const g: Getter = { raw, resolve, reject };
+        this.#getters.push(g);
+        scope.onCleanup(() => {
+          const at = this.#getters.indexOf(g);
+          if (at >= 0) {
+            this.#getters.splice(at, 1);
+            if (this.#getters.length === 0) this.#getKick?.abort();
+          }
+        });
+        this.#startGetPump();
+      },
+      'get',
+    );
+  }
+
+  /**
+   * Takes an item if one is ready now.
+   * @returns `{ ok: true, value }` or `{ ok: false }`
+   * @throws {IpcError} ERR_IPC_DECODE on undecodable bytes (the item is consumed)
+   */
+  tryGet(): TryGetResult<T> {
+    if (this.#detached) return { ok: false };
+    const got = this.#take(1);
+    if (got.length === 0) return { ok: false };
+    return { ok: true, value: this.#finish(got[0]!, false) as T };
+  }
+
+  #finish(taken: Taken, raw: boolean): unknown {
+    if (taken instanceof IpcError) throw taken;
+    if (raw || this.#raw) return taken;
+    return this.codec.decode(taken);
+  }
+
+  /** Takes up to `max` items under one lock hold; copies them out; the HEAD store is the commit. */
+  #take(max: number): Taken[] {
+    const h = this.#h;
+    const out: Taken[] = [];
+    if (Atomics.load(h, H_HEAD) === Atomics.load(h, H_TAIL)) return out;
+    const att = this.#att!;
+    const mapped: Array<[number, SharedMemory, number]> = [];
+    let freed = false;
+    const died = att.lock(H_GET_LOCK);
+    try {
+      if (died) recoverGet(h);
+      const oldHead = Atomics.load(h, H_HEAD);
+      const tail = Atomics.load(h, H_TAIL);
+      const oldCount = Atomics.load(h, H_GET_COUNT);
+      const r32 = this.#ring32;
+      const ring = this.#ring;
+      let head = oldHead;
+      let n = 0;
+      while (n < max && head !== tail) {
+        const off = head & this.#mask;
+        const len = r32[off >> 2]!;
+        const kind = r32[(off >> 2) + 1]!;
+        if (kind === KIND_PAD) {
+          head = (head + len) | 0;
+          continue;
+        }
+        const start = off + RECORD_HEADER;
+        if (kind === KIND_DATA) out.push(ring.slice(start, start + len));
+        else if (kind === KIND_OUT_OF_LINE) {
+          const size = new DataView(ring.buffer, ring.byteOffset + start, 4).getUint32(0, true);
+          const segName = textDecoder.decode(ring.slice(start + 4, start + len));
+          try {
+            // Mapped while we hold the lock, so that no sweeper can unlink it under us.
+            mapped.push([out.length, SharedMemory.open(segName), size]);
+            out.push(new Uint8Array(0));
+          } catch (err) {
+            out.push(new IpcError('ERR_IPC_DECODE', `item lost: its out-of-line segment '${segName}' is gone`, { cause: err }));
+          }
+        } else {
+          out.push(new IpcError('ERR_IPC_DECODE', `corrupt record kind ${kind} in queue '${this.name}'`));
+        }
+        head = (head + recordBytes(len)) | 0;
+        n++;
+      }
+      if (head !== oldHead) {
+        const newCount = (oldCount + n) | 0;
+        Atomics.store(h, H_JG_OLD_HEAD, oldHead);
+        Atomics.store(h, H_JG_OLD_COUNT, oldCount);
+        Atomics.store(h, H_JG_NEW_HEAD, head);
+        Atomics.store(h, H_JG_NEW_COUNT, newCount);
+        Atomics.store(h, H_JG_VALID, 1);
+        Atomics.store(h, H_GET_COUNT, newCount);
+        Atomics.store(h, H_HEAD, head);
+        Atomics.store(h, H_JG_VALID, 0);
+        freed = true;
+      }
+    } finally {
+      att.unlock(H_GET_LOCK);
+    }
+    if (freed && Atomics.load(h, H_PUT_ARMED) !== 0 && Atomics.exchange(h, H_PUT_ARMED, 0) !== 0) {
+      Atomics.add(h, H_NOT_FULL, 1);
+      notify(h, H_NOT_FULL);
+    }
+    for (const [at, seg, size] of mapped) {
+      out[at] = new Uint8Array(seg.buffer, 0, size).slice();
+      seg.unlink();
+      seg.close();
+    }
+    return out;
+  }
+
+  #serveGetters(): void {
+    const getters = this.#getters;
+    if (getters.length === 0) return;
+    let got: Taken[];
+    try {
+      got = this.#take(getters.length);
+    } catch (err) {
+      getters.shift()!.reject(err);
+      return;
+    }
+    for (const t of got) {
+      const g = getters.shift()!;
+      let value: unknown;
+      try {
+        value = this.#finish(t, g.raw);
+      } catch (err) {
+        g.reject(err);
+        continue;
+      }
+      g.resolve(value);
+    }
+    if (getters.length > 0 && Atomics.load(this.#h, H_CLOSED) !== 0 && Atomics.load(this.#h, H_HEAD) === Atomics.load(this.#h, H_TAIL)) {
+      for (const g of getters.splice(0)) g.reject(closedError('get'));
+    }
+  }
+
+  #startGetPump(): void {
+    if (this.#getPump) return;
+    this.#getPump = true;
+    void this.#runGetPump();
+  }
+
+  async #runGetPump(): Promise<void> {
+    const h = this.#h;
+    try {
+      while (this.#getters.length > 0 && !this.#detached) {
+        // Arm, then look: a producer that commits after our look sees the flag and wakes us.
+        Atomics.store(h, H_GET_ARMED, 1);
+        const seq = Atomics.load(h, H_NOT_EMPTY);
+        this.#serveGetters();
+        if (this.#getters.length === 0 || this.#detached) break;
+        const kick = new AbortController();
+        this.#getKick = kick;
+        try {
+          await wait(h, H_NOT_EMPTY, seq, { signal: kick.signal });
+        } catch {
+          // kicked: look again
+        }
+        this.#getKick = undefined;
+      }
+    } finally {
+      this.#getPump = false;
+    }
+  }
+
+  /**
+   * Yields items until the queue is closed and drained. Breaking out of the loop stops taking
+   * items; it does not close the queue.
+   * @throws {IpcError} ERR_IPC_DECODE on undecodable bytes
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      let item: T;
+      try {
+        item = await this.get();
+      } catch (err) {
+        if (IpcError.is(err, 'ERR_IPC_CLOSED')) return;
+        throw err;
+      }
+      yield item;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // life cycle
+
+  /**
+   * Closes the queue for everyone: later puts and waiting getters (in every process) reject with
+   * `ERR_IPC_CLOSED`; items already queued can still be taken. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#detached) return;
+    const h = this.#h;
+    if (Atomics.exchange(h, H_CLOSED, 1) === 0) {
+      for (const i of [H_NOT_EMPTY, H_NOT_FULL, H_JOIN_SEQ]) {
+        Atomics.add(h, i, 1);
+        notify(h, i);
+      }
+    }
+    this.#getKick?.abort();
+    this.#putKick?.abort();
+  }
+
+  /**
+   * Detaches this handle: its waiting calls reject with `ERR_IPC_CLOSED`. The creator's handle also
+   * unlinks the queue's name and its out-of-line segments (processes attached keep working).
+   * Does not close the queue for others: see {@link Queue.close}. Idempotent.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#detached) return;
+    this.#detached = true;
+    const err = new IpcError('ERR_IPC_CLOSED', 'this queue handle was disposed');
+    for (const g of this.#getters.splice(0)) g.reject(err);
+    for (const p of this.#putters.splice(0)) {
+      discard(p.rec);
+      p.reject(err);
+    }
+    this.#getKick?.abort();
+    this.#putKick?.abort();
+    this.#att?.release();
+    this.#att = undefined;
+    if (this.#creator && this.#unlinkOnExit) {
+      this.#shm.unlink();
+      sweepAll(this.name);
+      createdHere.delete(this.name);
+    }
+    this.#shm.close();
+  }
+
+  /**
+   * Unlinks the out-of-line segments of producers that died before committing them, and of
+   * consumers that died after taking them. Runs by itself when a dead lock holder is recovered.
+   * @returns how many segments were removed
+   */
+  sweep(): number {
+    this.#checkOpen('sweep');
+    const h = this.#h;
+    const att = this.#att!;
+    let removed = 0;
+    // Both locks: no record is being committed or taken while we compare names with the ring.
+    if (att.lock(H_PUT_LOCK)) recoverPut(h);
+    try {
+      if (att.lock(H_GET_LOCK)) recoverGet(h);
+      try {
+        const live = new Set<string>();
+        let head = Atomics.load(h, H_HEAD);
+        const tail = Atomics.load(h, H_TAIL);
+        while (head !== tail) {
+          const off = head & this.#mask;
+          const len = this.#ring32[off >> 2]!;
+          const kind = this.#ring32[(off >> 2) + 1]!;
+          if (kind === KIND_PAD) {
+            head = (head + len) | 0;
+            continue;
+          }
+          if (kind === KIND_OUT_OF_LINE) {
+            const start = off + RECORD_HEADER;
+            live.add(textDecoder.decode(this.#ring.slice(start + 4, start + len)));
+          }
+          head = (head + recordBytes(len)) | 0;
+        }
+        for (const n of outOfLineNames(this.name)) {
+          if (live.has(n)) continue;
+          const m = /-o(\d+)-(\d+)-\d+$/.exec(n);
+          if (!m) continue;
+          const pid = Number(m[1]);
+          if (pid === process.pid || (pid > 0 && isProcessAlive(pid, Number(m[2]) || undefined))) continue;
+          unlinkName(n);
+          removed++;
+        }
+      } finally {
+        att.unlock(H_GET_LOCK);
+      }
+    } finally {
+      att.unlock(H_PUT_LOCK);
+    }
+    return removed;
+  }
+
+  #checkOpen(what: string): void {
+    if (this.#detached) throw new IpcError('ERR_IPC_CLOSED', `${what}: this queue handle was disposed`);
+  }
+
+  /** @internal for JoinableQueue */
+  protected get _header(): Int32Array {
+    return this.#h;
+  }
+
+  /** @internal for JoinableQueue */
+  protected _checkOpen(what: string): void {
+    this.#checkOpen(what);
+  }
+
+  /**
+   * Describes this queue as a handle, so it can be passed to a `Process` or a thread.
+   * @throws {IpcError} ERR_IPC_HANDLE for a queue with a custom codec (open it by name instead)
+   */
+  [toHandle](_context: HandleContext): Handle {
+    const codec = codecName(this.codec as Codec<unknown>);
+    if (!codec) {
+      throw new IpcError('ERR_IPC_HANDLE', 'a queue with a custom codec cannot be passed as a handle: pass its name and call Queue.open(name, { codec })');
+    }
+    return { kind: QUEUE_KIND, module: MODULE_URL, name: this.name, codec };
+  }
+}
+
+function discard(rec: Prepared): void {
+  const seg = rec.segment;
+  if (!seg) return;
+  rec.segment = undefined;
+  try {
+    seg.unlink();
+  } catch {
+    // gone
+  }
+  seg.close();
+}
+
+/** A dead producer held the put lock: its journal says whether its record was complete. */
+function recoverPut(h: Int32Array): void {
+  if (Atomics.load(h, H_JP_VALID) === 0) return;
+  Atomics.store(h, H_PUT_COUNT, Atomics.load(h, H_JP_COUNT));
+  Atomics.store(h, H_TAIL, Atomics.load(h, H_JP_TAIL));
+  Atomics.store(h, H_JP_VALID, 0);
+}
+
+/**
+ * A dead consumer held the get lock. If HEAD had not moved, the items stay (rolled back: it never
+ * returned them); if it had, producers may already reuse that space, so the take stands.
+ */
+function recoverGet(h: Int32Array): void {
+  if (Atomics.load(h, H_JG_VALID) === 0) return;
+  const head = Atomics.load(h, H_HEAD);
+  if (head === Atomics.load(h, H_JG_NEW_HEAD)) Atomics.store(h, H_GET_COUNT, Atomics.load(h, H_JG_NEW_COUNT));
+  else Atomics.store(h, H_GET_COUNT, Atomics.load(h, H_JG_OLD_COUNT));
+  Atomics.store(h, H_JG_VALID, 0);
+}
+
+/**
+ * A {@link Queue} that also counts unfinished items, like Python's `JoinableQueue`: every `put`
+ * adds one, `taskDone()` removes one, and `join()` waits until all are done.
+ *
+ * @example
+ * const jobs = new JoinableQueue();
+ * // consumer: const job = await jobs.get(); work(job); jobs.taskDone();
+ * await jobs.join({ timeout: 60_000 });
+ */
+export class JoinableQueue<T = unknown> extends Queue<T> {
+  /** Items put and not yet marked done with {@link JoinableQueue.taskDone}. */
+  unfinished(): number {
+    const h = this._header;
+    return (Atomics.load(h, H_PUT_COUNT) - Atomics.load(h, H_DONE_COUNT)) | 0;
+  }
+
+  /**
+   * Marks one item taken with `get` as done.
+   * @throws {IpcError} ERR_IPC_OVER_RELEASE when called more times than items were put
+   */
+  taskDone(): void {
+    this._checkOpen('taskDone');
+    const h = this._header;
+    for (;;) {
+      const done = Atomics.load(h, H_DONE_COUNT);
+      const put = Atomics.load(h, H_PUT_COUNT);
+      if (((put - done) | 0) <= 0) throw new IpcError('ERR_IPC_OVER_RELEASE', 'taskDone() called more times than there were items');
+      if (Atomics.compareExchange(h, H_DONE_COUNT, done, (done + 1) | 0) !== done) continue;
+      if (((put - done - 1) | 0) === 0 && Atomics.load(h, H_JOIN_WAITERS) > 0) {
+        Atomics.add(h, H_JOIN_SEQ, 1);
+        notify(h, H_JOIN_SEQ);
+      }
+      return;
+    }
+  }
+
+  /**
+   * Waits until every item put was marked done.
+   * @param options - `{ timeout, signal }`
+   * @throws {IpcError} ERR_IPC_TIMEOUT, ERR_IPC_ABORTED; ERR_IPC_CLOSED when this handle is disposed
+   */
+  async join(options?: WaitOptions): Promise<void> {
+    validateWaitOptions(options);
+    this._checkOpen('join');
+    if (this.unfinished() <= 0) return;
+    const h = this._header;
+    const deadline = options?.timeout === undefined ? Infinity : performance.now() + options.timeout;
+    Atomics.add(h, H_JOIN_WAITERS, 1);
+    try {
+      for (;;) {
+        const seq = Atomics.load(h, H_JOIN_SEQ);
+        if (this.unfinished() <= 0) return;
+        const left = deadline - performance.now();
+        if (left <= 0) throw timeoutError(options!.timeout!, 'join');
+        const r = await wait(h, H_JOIN_SEQ, seq, { timeout: Math.min(left, 2_147_483_647), signal: options?.signal }).catch((err: unknown) => {
+          if (options?.signal?.aborted) throw abortError(options.signal, 'join');
+          throw err;
+        });
+        if (r === 'timed-out' && this.unfinished() > 0 && performance.now() >= deadline) throw timeoutError(options!.timeout!, 'join');
+      }
+    } finally {
+      Atomics.sub(h, H_JOIN_WAITERS, 1);
+    }
+  }
+}
+
+/**
+ * The minimal queue, like Python's `SimpleQueue`: no item limit (only the ring's bytes bound it,
+ * and `put` waits for room rather than buffering without bound).
+ */
+export class SimpleQueue<T = unknown> extends Queue<T> {
+  /**
+   * @param options - `{ capacityBytes, codec, maxItemBytes, name, unlinkOnExit }` (no maxsize)
+   */
+  constructor(options: Omit<QueueOptions<T>, 'maxsize'> = {}) {
+    if (typeof options === 'object' && options !== null && 'maxsize' in options && options.maxsize !== undefined) {
+      throw new TypeError('SimpleQueue has no maxsize: use Queue');
+    }
+    super(options);
+  }
+}
+
+declare const __filename: string | undefined;
+const MODULE_URL = moduleUrl(typeof __filename === 'string' ? __filename : import.meta.url);
+
+registerHandleKind(QUEUE_KIND, (handle) => Queue.open(handle.name as string, { codec: handle.codec as CodecName }));
