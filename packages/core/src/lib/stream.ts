@@ -70,7 +70,6 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
   readonly #encodeHeader: (length: number) => Buffer;
   readonly #closeTimeout: number;
   #socket: Duplex | undefined;
-  #decoder: StreamDecoder | undefined;
   #detach: (() => void) | undefined;
   #slab: Buffer = Buffer.allocUnsafe(0);
   #slabStart = 0;
@@ -113,7 +112,6 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     this.#socket = socket;
     this.#gone = undefined;
     const decoder = this.#createDecoder(this.maxMessageBytes);
-    this.#decoder = decoder;
     const onFrame = (frame: Buffer) => this._deliver(frame);
     const fail = (err: IpcError) => {
       if (this.#socket !== socket) return;
@@ -164,6 +162,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
       socket.on('error', () => {});
     };
     if (this.#pausedByInbox) socket.pause();
+    else socket.resume();
     if (leftover && leftover.length > 0) onData(leftover);
     this.#drainWaiters();
   }
@@ -186,7 +185,6 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     this.#detach?.();
     this.#detach = undefined;
     this.#socket = undefined;
-    this.#decoder = undefined;
     this.#slab = Buffer.allocUnsafe(0);
     this.#slabStart = this.#slabEnd = 0;
     this.#corked = false;

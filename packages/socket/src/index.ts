@@ -1,0 +1,10 @@
+export { maxUnixPathBytes, resolveAddress } from './lib/address.js';
+export type { Address, ResolvedAddress } from './lib/address.js';
+export { CLIENT_HANDLE_KIND, Client, SocketConnection, connect } from './lib/connection.js';
+export type { ClientOptions, ClientTlsOptions, ReconnectOptions, SocketOptions } from './lib/connection.js';
+export { Listener, listen } from './lib/listener.js';
+export type { ListenerOptions, ListenerStats, ServeHandler } from './lib/listener.js';
+export { RPC_TAG, isRpcMessage } from './lib/rpc.js';
+export type { RpcMessage } from './lib/rpc.js';
+export { PING_HEADER, WireDecoder } from './lib/wire.js';
+export type { Wire } from './lib/wire.js';
