@@ -1,0 +1,112 @@
+import { readFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { SharedMemory, notify, wait } from '../src/index.js';
+import { child, fixture, killChildren, segmentsCreatedBy } from './helpers.js';
+
+const made: SharedMemory[] = [];
+function segment(size: number): SharedMemory {
+  const shm = SharedMemory.create({ size });
+  made.push(shm);
+  return shm;
+}
+afterEach(async () => {
+  await killChildren();
+  for (const s of made.splice(0)) s.unlink();
+});
+afterAll(() => {
+  expect(segmentsCreatedBy([process.pid])).toEqual([]);
+});
+
+describe('across processes', () => {
+  it('Atomics.add is exact across N processes x M increments', async () => {
+    const shm = segment(16);
+    const v = new Int32Array(shm.buffer);
+    const N = 4;
+    const M = 50_000;
+    const kids = Array.from({ length: N }, () => child('adder.mjs', [shm.name, String(M)]));
+    while (Atomics.load(v, 2) < N) await new Promise((r) => setTimeout(r, 5));
+    Atomics.store(v, 1, 1);
+    notify(v, 1);
+    const results = await Promise.all(kids.map((k) => k.done));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect(Atomics.load(v, 0)).toBe(N * M);
+  });
+
+  it('wait/notify ping-pong between two processes, async and sync children', async () => {
+    for (const mode of ['async', 'sync']) {
+      const shm = segment(8);
+      const v = new Int32Array(shm.buffer);
+      await using kid = child('pingpong.mjs', [shm.name, '200', mode]);
+      expect(await kid.line()).toBe('ready');
+      for (let i = 0; i < 200; i++) {
+        Atomics.store(v, 0, 2 * i + 1);
+        notify(v, 0);
+        while (Atomics.load(v, 0) !== 2 * i + 2) await wait(v, 0, 2 * i + 1, { timeout: 10_000 });
+      }
+      expect((await kid.done).code).toBe(0);
+    }
+  });
+
+  it('a notify from another process wakes an async waiter here', async () => {
+    const shm = segment(8);
+    const v = new Int32Array(shm.buffer);
+    const p = wait(v, 1, 0, { timeout: 10_000 });
+    const kid = child('notifier.mjs', [shm.name, '1', '5']);
+    await expect(p).resolves.toBe('ok');
+    const r = await kid.done;
+    expect(r.stdout.trim()).toBe('1');
+  });
+
+  it('1,000 pending waits block neither fs.promises.readFile nor worker.terminate()', async () => {
+    const shm = segment(4096);
+    const v = new Int32Array(shm.buffer);
+    const ac = new AbortController();
+    const waits = Array.from({ length: 1000 }, (_, i) => wait(v, i % 1000, 0, { signal: ac.signal }).catch((e: unknown) => e));
+    const text = await readFile(fixture('adder.mjs'), 'utf8');
+    expect(text).toContain('Atomics.add');
+    const worker = new Worker('setInterval(() => {}, 1000)', { eval: true });
+    await new Promise((r) => worker.once('online', r));
+    await worker.terminate();
+    // and a notify from another process still finds the right one
+    const kid = child('notifier.mjs', [shm.name, '7', '1']);
+    await expect(waits[7]).resolves.toBe('ok');
+    expect((await kid.done).code).toBe(0);
+    ac.abort();
+    const rest = await Promise.all(waits);
+    expect(rest.filter((r) => r === 'ok')).toHaveLength(1);
+  });
+});
+
+describe('worker threads', () => {
+  it('a buffer posted to a worker shares Atomics, and wait/notify work both ways', async () => {
+    for (const mode of ['sync', 'async']) {
+      const shm = segment(8);
+      const v = new Int32Array(shm.buffer);
+      const worker = new Worker(fixture('worker-waiter.mjs'), { workerData: { buffer: shm.buffer, mode } });
+      try {
+        const msgs: unknown[] = [];
+        const got = new Promise<void>((resolve) =>
+          worker.on('message', (m) => {
+            msgs.push(m);
+            if (msgs.length === 2) resolve();
+          }),
+        );
+        await new Promise((r) => worker.once('message', r));
+        const done = wait(v, 1, 0, { timeout: 10_000 });
+        // the sync waiter may not be parked yet: notify until it answers
+        while (Atomics.load(v, 1) === 0) {
+          Atomics.store(v, 0, 1);
+          notify(v, 0);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        expect(await done).not.toBe('timed-out');
+        await got;
+        expect(['ok', 'not-equal']).toContain(msgs[1]);
+        expect(Atomics.load(v, 1)).toBe(99);
+      } finally {
+        await worker.terminate();
+      }
+    }
+  });
+});
