@@ -47,7 +47,9 @@ export const DEFAULT_OWNER_CHECK_INTERVAL = 1000;
 /** Where a block may start inside a segment: a multiple of this many bytes. */
 export const BLOCK_ALIGN = 8;
 
-const HERE = moduleUrl(typeof __filename === 'string' ? __filename : import.meta.url);
+// import.meta.url in the ESM build; the CJS build has no import.meta (tsup leaves it empty) but has
+// __filename. (Testing typeof __filename first is fooled by `eval: true` workers, where it is a global.)
+const HERE = moduleUrl(typeof import.meta.url === 'string' ? import.meta.url : __filename);
 
 /** Options every primitive takes when created, opened or attached. */
 export interface PrimitiveOptions {
@@ -150,7 +152,7 @@ export function checkBlock(memory: SharedMemory, offset: number, kind: KindName)
     throw new IpcError('ERR_IPC_NOT_FOUND', `no ${kind} at offset ${offset} of ${memory.name}: the segment is too small`);
   }
   const head = new Int32Array(memory.buffer, offset, HEADER_WORDS);
-  for (let i = 0; Atomics.load(head, H_MAGIC) === 0 && i < 200; i++) Atomics.wait(napView, 0, 0, 2);
+  for (let i = 0; Atomics.load(head, H_MAGIC) === 0 && i < 50; i++) Atomics.wait(napView, 0, 0, 2);
   if (Atomics.load(head, H_MAGIC) !== MAGIC) {
     throw new IpcError('ERR_IPC_NOT_FOUND', `no ${kind} at offset ${offset} of ${memory.name}: not an @ipc/semaphore block`);
   }
