@@ -1,0 +1,35 @@
+import { Process } from '@ipc/core';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { SharedArray, Value } from '../src/index.js';
+import { child, fixture, killChildren, segmentsCreatedBy } from './helpers.js';
+
+const made: Array<{ unlink(): void }> = [];
+afterEach(async () => {
+  await killChildren();
+  for (const x of made.splice(0)) x.unlink();
+});
+afterAll(() => {
+  expect(segmentsCreatedBy([process.pid])).toEqual([]);
+});
+
+describe('Value across processes', () => {
+  it('Value.add without a lock is exact across N processes x M increments', async () => {
+    const v = new Value('i32', 0);
+    made.push(v);
+    const N = 3;
+    const M = 20_000;
+    const results = await Promise.all(Array.from({ length: N }, () => child('value-adder.mjs', [v.name, String(M)]).done));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect(v.value).toBe(N * M);
+  });
+
+  it('a Value and a SharedArray passed to a Process as arguments are live in the child', async () => {
+    const v = new Value('i64', 10n);
+    const a = new SharedArray('f64', [1]);
+    made.push(v, a);
+    const p = new Process(fixture('process-main.mjs'), { args: [v, a, 5n], execArgv: [] }).start();
+    expect(await p.join({ timeout: 20_000 })).toBe(0);
+    expect(v.value).toBe(15n);
+    expect(a.get(0)).toBe(1.5);
+  });
+});
