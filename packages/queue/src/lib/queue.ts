@@ -47,6 +47,7 @@ import {
   H_NOT_EMPTY,
   H_NOT_FULL,
   H_OOL_SEQ,
+  H_OWNER_DIED,
   H_PUT_ARMED,
   H_PUT_COUNT,
   H_PUT_LOCK,
@@ -366,6 +367,17 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     if (this.#detached) return 0;
     const n = (Atomics.load(this.#h, H_PUT_COUNT) - Atomics.load(this.#h, H_GET_COUNT)) | 0;
     return n < 0 ? 0 : n;
+  }
+
+  /** Counters for monitoring: items queued, ring bytes in use, dead lock holders recovered. */
+  stats(): { size: number; usedBytes: number; capacityBytes: number; ownerDied: number } {
+    const h = this.#h;
+    return {
+      size: this.size(),
+      usedBytes: (Atomics.load(h, H_TAIL) - Atomics.load(h, H_HEAD)) >>> 0,
+      capacityBytes: this.capacityBytes,
+      ownerDied: Atomics.load(h, H_OWNER_DIED),
+    };
   }
 
   /** True when no item is queued now. */

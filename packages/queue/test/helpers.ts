@@ -1,0 +1,61 @@
+import { readdirSync } from 'node:fs';
+import { Process, Thread } from '@ipc/core';
+import { SharedMemory } from '@ipc/shm';
+import type { Queue } from '@ipc/queue';
+
+/** Disposable fixtures: every child, queue and segment made through here is released in afterEach. */
+export class Fixtures {
+  readonly runners: Array<Process | Thread> = [];
+  readonly queues: Array<Queue<unknown>> = [];
+  readonly segments: SharedMemory[] = [];
+
+  process(name: string, args: unknown[]): Process {
+    const p = new Process(fixture(name), { args, execArgv: [] }).start();
+    this.runners.push(p);
+    return p;
+  }
+
+  thread(name: string, args: unknown[]): Thread {
+    const t = new Thread(fixture(name), { args, execArgv: [] }).start();
+    this.runners.push(t);
+    return t;
+  }
+
+  queue<Q extends Queue<unknown>>(q: Q): Q {
+    this.queues.push(q);
+    return q;
+  }
+
+  segment(size: number): SharedMemory {
+    const s = SharedMemory.create({ size });
+    this.segments.push(s);
+    return s;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.runners.splice(0).map((r) => r[Symbol.asyncDispose]()));
+    for (const q of this.queues.splice(0)) await q[Symbol.asyncDispose]();
+    for (const s of this.segments.splice(0)) {
+      s.unlink();
+      s.close();
+    }
+  }
+}
+
+export function fixture(name: string): URL {
+  return new URL(`./fixtures/${name}`, import.meta.url);
+}
+
+/** Names in /dev/shm that start with `prefix`. */
+export function shmNames(prefix: string): string[] {
+  return readdirSync('/dev/shm').filter((n) => n.startsWith(prefix));
+}
+
+/** Resolves once `test()` is true, polling every few ms; rejects after `ms`. */
+export async function until(test: () => boolean, ms = 20_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!test()) {
+    if (performance.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}

@@ -1,0 +1,132 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { IpcError } from '@ipc/core';
+import { JoinableQueue, Queue } from '@ipc/queue';
+import { Fixtures, shmNames, until } from './helpers.js';
+
+const fx = new Fixtures();
+afterEach(() => fx.dispose());
+
+describe('Queue across processes and threads', () => {
+  it('delivers 100,000 items from 4 producer processes to 4 consumer processes exactly once, in order per producer', async () => {
+    const producers = 4;
+    const each = 25_000;
+    const q = fx.queue(new Queue<[number, number]>({ maxsize: 10_000 }));
+    const tally = fx.segment((producers * each + 1) * 4);
+    const ps = Array.from({ length: producers }, (_, p) => fx.process('producer.mjs', [q, p, each]));
+    const cs = Array.from({ length: 4 }, () => fx.process('consumer.mjs', [q, tally, each]));
+    await Promise.all(ps.map((p) => p.join({ timeout: 60_000 })));
+    await q.close();
+    await Promise.all(cs.map((c) => c.join({ timeout: 60_000 })));
+    const seen = new Int32Array(tally.buffer);
+    expect(seen[producers * each]).toBe(producers * each); // the consumers' counts agree
+    let wrong = 0;
+    for (let k = 0; k < producers * each; k++) if (seen[k] !== 1) wrong++;
+    expect(wrong).toBe(0);
+    expect(q.size()).toBe(0);
+  }, 90_000);
+
+  it('serves worker threads and processes on one queue at once', async () => {
+    const each = 2_000;
+    const q = fx.queue(new Queue<[number, number]>({ capacityBytes: 64 * 1024 }));
+    const tally = fx.segment((4 * each + 1) * 4);
+    const producers = [fx.thread('producer.mjs', [q, 0, each]), fx.process('producer.mjs', [q, 1, each]), fx.thread('producer.mjs', [q, 2, each]), fx.process('producer.mjs', [q, 3, each])];
+    const consumers = [fx.thread('consumer.mjs', [q, tally, each]), fx.process('consumer.mjs', [q, tally, each])];
+    await Promise.all(producers.map((p) => p.join({ timeout: 60_000 })));
+    await q.close();
+    await Promise.all(consumers.map((c) => c.join({ timeout: 60_000 })));
+    const seen = new Int32Array(tally.buffer);
+    expect(seen[4 * each]).toBe(4 * each);
+    expect(seen.subarray(0, 4 * each).every((v) => v === 1)).toBe(true);
+  }, 60_000);
+
+  it('carries 1 MiB and 32 MiB items out of line intact, leaving no segment behind', async () => {
+    const q = fx.queue(new Queue<Uint8Array>({ codec: 'bytes' }));
+    const sizes = [1 << 20, 32 << 20, 1 << 20, 100_000];
+    const child = fx.process('big-producer.mjs', [q, sizes]);
+    for (let k = 0; k < sizes.length; k++) {
+      const item = await q.get({ timeout: 30_000 });
+      expect(item.byteLength).toBe(sizes[k]);
+      let bad = 0;
+      for (let j = 0; j < item.length; j += 4096) if (item[j] !== ((j / 4096 + k) & 255)) bad++;
+      expect(bad).toBe(0);
+      expect(item[item.length - 1]).toBe(k);
+    }
+    expect(await child.join({ timeout: 30_000 })).toBe(0);
+    expect(shmNames(`${q.name}-o`)).toEqual([]);
+  }, 60_000);
+
+  it('lets a producer exit with items still queued: nothing hangs and the items stay', async () => {
+    const q = fx.queue(new Queue<[number, number]>());
+    const child = fx.process('producer.mjs', [q, 7, 500]);
+    expect(await child.join({ timeout: 20_000 })).toBe(0);
+    expect(q.size()).toBe(500);
+    for (let i = 0; i < 500; i++) expect(q.tryGet()).toEqual({ ok: true, value: [7, i] });
+  });
+
+  it('wakes a get blocked in another process with ERR_IPC_CLOSED when the queue is closed', async () => {
+    const q = fx.queue(new Queue());
+    const child = fx.process('get-one.mjs', [q, 20_000]);
+    await until(() => child.alive);
+    await new Promise((r) => setTimeout(r, 300));
+    await q.close();
+    expect(await child.join({ timeout: 20_000 })).toBe(3);
+  });
+
+  it('wakes a get blocked in another process when an item is put', async () => {
+    const q = fx.queue(new Queue());
+    const child = fx.process('get-one.mjs', [q, 20_000]);
+    await new Promise((r) => setTimeout(r, 300));
+    await q.put('hello');
+    expect(await child.join({ timeout: 20_000 })).toBe(0);
+  });
+
+  it('wakes a put blocked on a full queue in another process with ERR_IPC_CLOSED when closed', async () => {
+    const q = fx.queue(new Queue({ maxsize: 3 }));
+    const child = fx.process('put-blocked.mjs', [q]);
+    await until(() => q.full());
+    await q.close();
+    expect(await child.join({ timeout: 20_000 })).toBe(3);
+    expect(q.size()).toBe(3);
+  });
+
+  it.each([
+    ['get', 32],
+    ['put', 16],
+  ])('recovers the %s lock from a process that died holding it; the next holder is told', async (_which, word) => {
+    const q = fx.queue(new Queue({ maxsize: 10 }));
+    await q.put('before');
+    const child = fx.process('hold-lock.mjs', [q, word]);
+    await child.join({ timeout: 20_000 }).catch(() => undefined);
+    expect(child.exitCode).toBe(-9);
+    await q.put('after', { timeout: 5_000 });
+    expect(await q.get({ timeout: 5_000 })).toBe('before');
+    expect(await q.get({ timeout: 5_000 })).toBe('after');
+    expect(q.stats().ownerDied).toBe(1);
+  });
+
+  it('sweeps the out-of-line segment of a producer killed while its put waited', async () => {
+    const q = fx.queue(new Queue({ capacityBytes: 4096 }));
+    const flag = fx.segment(4);
+    const child = fx.process('stuck-big-put.mjs', [q, flag]);
+    await until(() => Atomics.load(new Int32Array(flag.buffer), 0) === 1);
+    expect(shmNames(`${q.name}-o`)).toHaveLength(1);
+    child.kill();
+    await child.join({ timeout: 20_000 }).catch(() => undefined);
+    expect(q.sweep()).toBe(1);
+    expect(shmNames(`${q.name}-o`)).toEqual([]);
+    expect(q.tryGet()).toEqual({ ok: true, value: 'filler' });
+  });
+
+  it('lets a JoinableQueue producer join until consumers in other processes mark every task done', async () => {
+    const q = fx.queue(new JoinableQueue<[number, number]>());
+    const tally = fx.segment((100 + 1) * 4);
+    for (let i = 0; i < 100; i++) await q.put([0, i]);
+    await expect(q.join({ timeout: 50 })).rejects.toSatisfy((e) => IpcError.is(e, 'ERR_IPC_TIMEOUT'));
+    const child = fx.process('consumer.mjs', [q, tally, 100]);
+    await q.join({ timeout: 20_000 });
+    expect(q.unfinished()).toBe(0);
+    await q.close();
+    expect(await child.join({ timeout: 20_000 })).toBe(0);
+    expect(new Int32Array(tally.buffer)[100]).toBe(100);
+  });
+});
