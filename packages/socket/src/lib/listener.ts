@@ -307,7 +307,8 @@ export class Listener<T = unknown> implements AsyncIterable<SocketConnection<T>>
     this.#acceptors = [];
     for (const a of acceptors) a.reject(err);
     this.#closing = (async () => {
-      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      // Stops listening at once; the server's own 'close' waits for every accepted connection, which stay the user's.
+      this.#server.close(() => {});
       for (const s of this.#handshaking) s.destroy();
       this.#handshaking.clear();
       const pending = this.#pending;
@@ -321,7 +322,6 @@ export class Listener<T = unknown> implements AsyncIterable<SocketConnection<T>>
           // already gone
         }
       }
-      await closed;
     })();
     return this.#closing;
   }
