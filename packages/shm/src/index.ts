@@ -5,3 +5,5 @@ export type { FutexWaitOptions, WaitResult } from './lib/futex.js';
 export { processStartTime, isProcessAlive } from './lib/process-info.js';
 export { Value, SharedArray, registerLockFactory, MAX_ARRAY_LENGTH, VALUE_KIND, ARRAY_KIND } from './lib/value.js';
 export type { ElementType, ElementOf, TypedArrayOf, LockLike, LockGuardLike, LockFactory, SharedValueOptions } from './lib/value.js';
+export { listSegments, cleanSegments } from './lib/leftovers.js';
+export type { SegmentInfo, CleanOptions } from './lib/leftovers.js';
