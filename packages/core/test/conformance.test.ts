@@ -8,7 +8,7 @@ connectionConformance('in-memory pair', async () => {
 
 queueConformance('in-memory queue, bounded', async () => {
   const queue = new MemoryQueue({ maxsize: 8, maxItemBytes: 1024 });
-  return { queue, putBadBytes: (bytes) => void queue.putRaw(bytes) };
+  return { queue, putBadBytes: (bytes: Uint8Array) => void queue.putRaw(bytes) };
 }, { maxsize: 8, maxItemBytes: 1024, badBytes: true });
 
 queueConformance('in-memory queue, unbounded', async () => {
