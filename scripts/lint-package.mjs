@@ -9,6 +9,8 @@
 // legacy `moduleResolution: node10`, which ignores `exports` and so can never resolve a subpath such
 // as `@ipc/core/testing`. node16/nodenext and bundler resolution (what every TS user on Node 20
 // should use) are all still checked, from both ESM and CJS.
+// A subpath published ESM-only (an exports entry with no require/default condition, e.g. a vitest kit,
+// since vitest cannot be require()d) is checked with --profile esm-only instead.
 //
 // Usage: node scripts/lint-package.mjs [--no-build] [@ipc/name ...]
 
@@ -30,6 +32,22 @@ function run(cmd, cmdArgs, options = {}) {
   } catch (err) {
     return { ok: false, out: `${err.stdout ?? ''}${err.stderr ?? ''}`.trim() || String(err.message) };
   }
+}
+
+/** True when an exports target can be require()d: a plain path or a require/default/node condition. */
+function requirable(target) {
+  if (typeof target === 'string') return true;
+  if (Array.isArray(target)) return target.some(requirable);
+  if (!target || typeof target !== 'object') return false;
+  return Object.entries(target).some(([cond, t]) => ['require', 'default', 'node'].includes(cond) && requirable(t));
+}
+
+/** Subpaths ('./testing') whose exports entry is ESM-only. */
+function esmOnlySubpaths(pkg) {
+  const { exports } = pkg;
+  if (!exports || typeof exports !== 'object' || Array.isArray(exports)) return [];
+  if (!Object.keys(exports).some((k) => k.startsWith('.'))) return [];
+  return Object.keys(exports).filter((k) => !k.includes('*') && !requirable(exports[k]));
 }
 
 function findPackages() {
@@ -83,11 +101,17 @@ function main() {
       if (!publint.ok || /warning|error/i.test(publint.out)) console.log(publint.out);
       if (!publint.ok) failures.push(`${pkg.name}: publint`);
 
-      const attw = run(bin('attw'), [file, '--profile', 'node16', '--no-color', '--no-emoji', '--format', 'table'], { cwd: dest, env });
-      console.log(`## ${pkg.name}: attw --profile node16 ${attw.ok ? 'ok' : 'FAILED'}`);
-      if (!attw.ok) {
-        console.log(attw.out);
-        failures.push(`${pkg.name}: attw`);
+      const esmOnly = esmOnlySubpaths(pkg);
+      const attwRuns = [['node16', esmOnly.length ? ['--exclude-entrypoints', ...esmOnly] : []]];
+      if (esmOnly.length) attwRuns.push(['esm-only', ['--entrypoints', ...esmOnly]]);
+      for (const [profile, extra] of attwRuns) {
+        const attw = run(bin('attw'), [file, '--profile', profile, ...extra, '--no-color', '--no-emoji', '--format', 'table'], { cwd: dest, env });
+        const what = `attw --profile ${profile}${extra.length ? ` ${extra.join(' ')}` : ''}`;
+        console.log(`## ${pkg.name}: ${what} ${attw.ok ? 'ok' : 'FAILED'}`);
+        if (!attw.ok) {
+          console.log(attw.out);
+          failures.push(`${pkg.name}: ${what}`);
+        }
       }
     }
   } finally {
@@ -97,7 +121,7 @@ function main() {
     console.error(`\nlint:package: FAILED: ${failures.join('; ')}`);
     process.exitCode = 1;
   } else {
-    console.log(`\nlint:package: ok, ${packages.length} package(s): publint --strict and attw --profile node16 are clean`);
+    console.log(`\nlint:package: ok, ${packages.length} package(s): publint --strict and attw are clean`);
   }
 }
 
