@@ -1,0 +1,116 @@
+import { fork } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IpcError, Process, Thread } from '@ipc/core';
+import { Pipe, channelConnection, portConnection } from '../src/index.js';
+
+const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+function track<C extends { close(): Promise<void> }>(c: C): C {
+  cleanups.push(() => c.close());
+  return c;
+}
+function startProcess(args: unknown[], name = 'holder.mjs'): Process {
+  const p = new Process(fixture(name), { args }).start();
+  cleanups.push(() => p[Symbol.asyncDispose]());
+  return p;
+}
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return IpcError.is(err) ? err.code : String(err);
+  }
+  return 'resolved';
+}
+
+describe('Pipe', () => {
+  it('makes a one-way pipe: the first end only receives, the second only sends', async () => {
+    const [r, w] = await Pipe({ duplex: false });
+    track(r);
+    track(w);
+    expect([r.readable, r.writable, w.readable, w.writable]).toEqual([true, false, false, true]);
+    expect(await codeOf(r.send('x'))).toBe('ERR_IPC_WRONG_DIRECTION');
+    expect(await codeOf(w.recv())).toBe('ERR_IPC_WRONG_DIRECTION');
+    await w.send('one way');
+    expect(await r.recv()).toBe('one way');
+  });
+
+  it('validates options before creating anything', async () => {
+    await expect(Pipe({ duplex: 'yes' as never })).rejects.toThrow(TypeError);
+    await expect(Pipe({ maxMessageBytes: 0 })).rejects.toThrow(RangeError);
+  });
+
+  it('leaves no socket file or temporary directory behind', async () => {
+    const before = readdirSync(tmpdir()).filter((n) => n.startsWith('ipc-pipe-')).length;
+    const [a, b] = await Pipe();
+    await a.close();
+    await b.close();
+    expect(readdirSync(tmpdir()).filter((n) => n.startsWith('ipc-pipe-')).length).toBe(before);
+  });
+
+  it('lets two children play ping-pong directly, the parent holding neither end', async () => {
+    const [x, y] = await Pipe();
+    const p1 = startProcess([x, 'ping', 100], 'pingpong.mjs');
+    const p2 = startProcess([y, 'pong', 100], 'pingpong.mjs');
+    // The parent's copies were closed once the children were spawned.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(x.closed && y.closed).toBe(true);
+    expect(await codeOf(x.send(1))).toBe('ERR_IPC_CLOSED');
+    expect(await p1.join({ timeout: 20_000 })).toBe(0);
+    expect(await p2.join({ timeout: 20_000 })).toBe(0);
+  });
+
+  it('refuses to pass a pipe end to a worker thread with ERR_IPC_UNSUPPORTED', async () => {
+    const [a, b] = await Pipe();
+    track(a);
+    track(b);
+    expect(() => new Thread(fixture('holder.mjs'), { args: [b] }).start()).toThrow(/MessagePort/);
+  });
+});
+
+describe('a peer that dies', () => {
+  it('pipe: a child killed by SIGKILL rejects the pending recv with ERR_IPC_CLOSED', async () => {
+    const [mine, theirs] = await Pipe();
+    track(mine);
+    const child = startProcess([theirs, 'hang']);
+    await mine.send('hi');
+    expect(await mine.recv({ timeout: 20_000 })).toEqual({ echo: 'hi' });
+    const pending = mine.recv();
+    child.kill();
+    expect(await codeOf(pending)).toBe('ERR_IPC_CLOSED');
+    expect(await codeOf(mine.send('later'))).toBe('ERR_IPC_CLOSED');
+    expect(await mine.poll(0)).toBe(true);
+  });
+
+  it('fork channel: a killed child rejects the pending recv with ERR_IPC_CLOSED', async () => {
+    const child = fork(fixture('channel-hold.mjs'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    cleanups.push(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    const conn = track(channelConnection(child));
+    await conn.send('hi');
+    expect(await conn.recv({ timeout: 20_000 })).toEqual({ echo: 'hi' });
+    const pending = conn.recv();
+    child.kill('SIGKILL');
+    expect(await codeOf(pending)).toBe('ERR_IPC_CLOSED');
+  });
+
+  it('MessagePort: a terminated worker rejects the pending recv with ERR_IPC_CLOSED', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(fixture('port-hold.mjs'), { workerData: { port: port2 }, transferList: [port2] });
+    cleanups.push(async () => void (await worker.terminate()));
+    const conn = track(portConnection(port1));
+    await conn.send('hi');
+    expect(await conn.recv({ timeout: 20_000 })).toEqual({ echo: 'hi' });
+    const pending = codeOf(conn.recv());
+    await worker.terminate();
+    expect(await pending).toBe('ERR_IPC_CLOSED');
+  });
+});
+

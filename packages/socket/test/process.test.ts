@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Process } from '@ipc/core';
+import { Listener, connect } from '../src/index.js';
+import { selfSignedCert, tempDir } from './helpers.js';
+
+const fixture = new URL('./fixtures/socket-child.mjs', import.meta.url);
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+function start(args: unknown[]): Process {
+  const p = new Process(fixture, { args }).start();
+  cleanups.push(() => p[Symbol.asyncDispose]());
+  return p;
+}
+
+describe('handles: a child connects itself', () => {
+  it('passes a Listener with authkey over a Unix path; the child requests and reports', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const reports: unknown[] = [];
+    const l2 = await Listener.listen(join(t.dir, 's2'), { authkey: 'family' });
+    cleanups.push(() => l2.close());
+    void l2.serve((req) => {
+      reports.push(req);
+      return (req as { from?: string }).from ? { hello: 'child' } : undefined;
+    });
+    const child2 = start([l2, 'request']);
+    expect(await child2.join({ timeout: 20_000 })).toBe(0);
+    expect(reports).toEqual([{ from: 'child', pid: child2.pid }, { got: { hello: 'child' } }]);
+  });
+
+  it('passes a TLS Listener over TCP; the child trusts its certificate', async () => {
+    const { key, cert } = selfSignedCert();
+    const l = await Listener.listen({ host: '127.0.0.1', port: 0 }, { authkey: 'k', tls: { key, cert } });
+    cleanups.push(() => l.close());
+    const reports: unknown[] = [];
+    void l.serve((req) => {
+      reports.push(req);
+      return (req as { from?: string }).from ? 'welcome' : undefined;
+    });
+    const child = start([l, 'request']);
+    expect(await child.join({ timeout: 20_000 })).toBe(0);
+    expect(reports[1]).toEqual({ got: 'welcome' });
+  });
+
+  it('passes a Client: the child opens its own connection to the same address', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const l = await Listener.listen(join(t.dir, 's'));
+    cleanups.push(() => l.close());
+    const reports: unknown[] = [];
+    void l.serve((req) => {
+      reports.push(req);
+      return (req as { from?: string }).from ? 'hi' : undefined;
+    });
+    const mine = await connect(l.address);
+    cleanups.push(() => mine.close());
+    const child = start([mine, 'request']);
+    expect(await child.join({ timeout: 20_000 })).toBe(0);
+    expect(reports[1]).toEqual({ got: 'hi' });
+    expect(await mine.request('me too', { timeout: 5000 })).toBeNull();
+  });
+});
+
+describe('a peer killed mid-message', () => {
+  it('rejects the pending recv with ERR_IPC_CLOSED promptly, and the listener goes on', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const l = await Listener.listen(join(t.dir, 's'));
+    cleanups.push(() => l.close());
+    const child = start([l, 'half-frame']);
+    const conn = await l.accept({ timeout: 20_000 });
+    cleanups.push(() => conn.close());
+    const pending = conn.recv();
+    expect(await conn.poll(200)).toBe(false);
+    child.kill();
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_IPC_CLOSED' });
+    const again = await connect(l.address);
+    cleanups.push(() => again.close());
+    const s = await l.accept({ timeout: 5000 });
+    cleanups.push(() => s.close());
+    await again.send('ok');
+    expect(await s.recv()).toBe('ok');
+  });
+});
