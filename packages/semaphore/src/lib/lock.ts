@@ -175,9 +175,8 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
 
   /** @internal */
   protected service(): number {
-    let r: ReleaseGuard | number = 0;
     while (this.queue.length > 0) {
-      r = this.#take();
+      const r = this.#take();
       if (typeof r === 'number') return r;
       this.queue[0]!.resolve(r);
     }
