@@ -211,6 +211,8 @@ export async function runBench({ package: pkg, runs = 5, cases, write = true, pr
   const values = new Map(cases.map((c) => [c.name, []]));
   for (let run = 0; run < runs; run++) {
     for (const c of cases) {
+      // With node --expose-gc, start every measurement from a collected heap.
+      if (typeof globalThis.gc === 'function') globalThis.gc();
       let v;
       try {
         v = await c.fn();
