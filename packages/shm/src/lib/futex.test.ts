@@ -79,3 +79,25 @@ describe('wait / notify in one thread', () => {
     await expect(p).resolves.toBe('ok');
   });
 });
+
+describe('wait options', () => {
+  it('spins before parking when asked, resolving ok when the word changes meanwhile', async () => {
+    const v = view();
+    // nothing changes it: the spin ends and the wait parks until the timeout
+    await expect(wait(v, 0, 0, { spin: 50, timeout: 10 })).resolves.toBe('timed-out');
+    await expect(wait(v, 0, 0, { spin: true, timeout: 10 })).resolves.toBe('timed-out');
+    await expect(wait(v, 0, 0, { spin: 'x' as never })).rejects.toThrow(/options.spin/);
+    await expect(wait(v, 0, 0, { spin: -1 })).rejects.toThrow(/options.spin/);
+  });
+
+  it('many timeouts share one timer and each fires on time', async () => {
+    const v = view();
+    const order: number[] = [];
+    const ps = [40, 10, 30, 20].map((t) => wait(v, 0, 0, { timeout: t }).then((r) => (order.push(t), r)));
+    const early = wait(v, 0, 0, { timeout: 1000 });
+    expect(await Promise.all(ps)).toEqual(['timed-out', 'timed-out', 'timed-out', 'timed-out']);
+    expect(order).toEqual([10, 20, 30, 40]);
+    notify(v, 0);
+    await expect(early).resolves.toBe('ok');
+  });
+});

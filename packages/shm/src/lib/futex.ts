@@ -1,5 +1,6 @@
 import { closeSync, constants as fsc, fstatSync, openSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { IpcError, validateWaitOptions, waitFor } from '@ipc/core';
 import {
   SLOT_ACTIVE,
@@ -31,7 +32,18 @@ export interface FutexWaitOptions {
   timeout?: number | undefined;
   /** Rejects with `ERR_IPC_ABORTED` when aborted. */
   signal?: AbortSignal | undefined;
+  /**
+   * Busy-wait before parking, for request/response patterns where the peer answers within
+   * microseconds. `false` (default): never. `true`: adaptive, up to {@link MAX_SPIN_US} us, only on a
+   * machine with more than one CPU, and only while spinning recently paid off (after a few misses in a
+   * row it stops and probes again now and then). A number: spin that many microseconds (max 10,000).
+   * A spin blocks this thread for at most that long.
+   */
+  spin?: number | boolean | undefined;
 }
+
+/** The longest default spin (microseconds) of {@link wait} before it parks. */
+export const MAX_SPIN_US = 20;
 
 function validateView(view: unknown, index: unknown): asserts view is Int32Array {
   if (!(view instanceof Int32Array)) throw new TypeError('view must be an Int32Array');
@@ -79,6 +91,9 @@ interface Doorbell {
 }
 
 let doorbell: Doorbell | undefined;
+
+// Spinning only helps when the peer runs on another CPU at the same time.
+const MULTI_CPU = availableParallelism() > 1;
 
 function getDoorbell(): Doorbell {
   if (doorbell) return doorbell;
@@ -289,6 +304,86 @@ function wordIndexOf(view: Int32Array, index: number): number {
   return (view.byteOffset >> 2) + index;
 }
 
+// One timer per thread for all wait timeouts: arming and clearing a Node timer per wait cost more
+// than the wake-up itself in the ping-pong measurements (docs/decisions/001-async-waits.md).
+interface Deadline {
+  at: number;
+  fire(): void;
+}
+const deadlines = new Set<Deadline>();
+let deadlineTimer: NodeJS.Timeout | undefined;
+let deadlineArmedAt = Infinity;
+
+function armDeadlines(): void {
+  let min = Infinity;
+  for (const d of deadlines) if (d.at < min) min = d.at;
+  if (min === deadlineArmedAt) return;
+  if (deadlineTimer) clearTimeout(deadlineTimer);
+  deadlineTimer = undefined;
+  deadlineArmedAt = min;
+  if (min === Infinity) return;
+  deadlineTimer = setTimeout(onDeadlines, Math.max(0, Math.ceil(min - performance.now())));
+}
+
+function onDeadlines(): void {
+  deadlineTimer = undefined;
+  deadlineArmedAt = Infinity;
+  const now = performance.now();
+  for (const d of [...deadlines]) {
+    if (d.at <= now) {
+      deadlines.delete(d);
+      d.fire();
+    }
+  }
+  armDeadlines();
+}
+
+function addDeadline(d: Deadline): void {
+  deadlines.add(d);
+  if (d.at < deadlineArmedAt) armDeadlines();
+}
+
+function removeDeadline(d: Deadline): void {
+  // Lazy: the armed timer stays; when it fires it finds nothing due and re-arms for the next one.
+  deadlines.delete(d);
+  if (deadlines.size === 0 && deadlineTimer) {
+    clearTimeout(deadlineTimer);
+    deadlineTimer = undefined;
+    deadlineArmedAt = Infinity;
+  }
+}
+
+// Adaptive spin, per thread: spin while it pays off; after SPIN_GIVE_UP misses in a row stop, and
+// probe again every SPIN_PROBE_EVERY parks.
+const SPIN_GIVE_UP = 3;
+const SPIN_PROBE_EVERY = 64;
+let spinMisses = 0;
+let spinSkip = 0;
+
+function spinFor(view: Int32Array, index: number, expected: number, us: number): boolean {
+  const end = performance.now() + us / 1000;
+  for (let n = 1; ; n++) {
+    if (Atomics.load(view, index) !== expected) return true;
+    if ((n & 31) === 0 && performance.now() >= end) return false;
+  }
+}
+
+function adaptiveSpin(view: Int32Array, index: number, expected: number): boolean {
+  if (spinSkip > 0) {
+    spinSkip--;
+    return false;
+  }
+  if (spinFor(view, index, expected, MAX_SPIN_US)) {
+    spinMisses = 0;
+    return true;
+  }
+  if (++spinMisses >= SPIN_GIVE_UP) {
+    spinMisses = SPIN_GIVE_UP - 1;
+    spinSkip = SPIN_PROBE_EVERY;
+  }
+  return false;
+}
+
 const POLL_MIN_MS = 1;
 const POLL_MAX_MS = 20;
 
@@ -313,10 +408,17 @@ export function wait(view: Int32Array, index: number, expected: number, options?
   } catch (err) {
     return Promise.reject(err);
   }
-  const { timeout, signal } = options ?? {};
+  const { timeout, signal, spin } = options ?? {};
+  if (spin !== undefined && typeof spin !== 'boolean' && (typeof spin !== 'number' || !(spin >= 0))) {
+    return Promise.reject(new TypeError(`options.spin must be a boolean or a number of microseconds >= 0, got ${String(spin)}`));
+  }
   if (signal?.aborted) return Promise.reject(new IpcError('ERR_IPC_ABORTED', 'wait was aborted', { cause: signal.reason }));
   if (Atomics.load(view, index) !== expected) return Promise.resolve('not-equal');
   if (timeout === 0) return Promise.resolve('timed-out');
+  // The word changed while we spun: whoever changed it notifies (or would have woken us): 'ok'.
+  if (spin === true ? MULTI_CPU && adaptiveSpin(view, index, expected) : typeof spin === 'number' && spin > 0 && spinFor(view, index, expected, Math.min(spin, 10_000))) {
+    return Promise.resolve('ok');
+  }
   let ref: SegmentRef;
   try {
     ref = segmentOf(view.buffer as SharedArrayBuffer);
@@ -328,8 +430,9 @@ export function wait(view: Int32Array, index: number, expected: number, options?
   const wordIndex = wordIndexOf(view, index);
   return waitFor<WaitResult>({ signal }, (resolve, _reject, scope) => {
     if (timeout !== undefined && timeout !== Infinity) {
-      const timer = setTimeout(() => resolve('timed-out'), Math.min(timeout, 2_147_483_647));
-      scope.onCleanup(() => clearTimeout(timer));
+      const d: Deadline = { at: performance.now() + timeout, fire: () => resolve('timed-out') };
+      addDeadline(d);
+      scope.onCleanup(() => removeDeadline(d));
     }
     if (!reg) {
       // No trailer (a segment made by another tool) or all slots taken: poll the word instead.
