@@ -40,6 +40,7 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
   readonly #recursive: boolean;
   readonly #release = (): void => this.release();
   readonly #what: string;
+  readonly #me = identity();
 
   /** @internal */
   protected constructor(kind: KindName, placement: Placement, view: Int32Array, checkInterval: number) {
@@ -60,7 +61,7 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
   // The uncontended path: one CAS and three plain stores, no system call, no promise.
   #take(): ReleaseGuard | number {
     const v = this.v;
-    const me = identity();
+    const me = this.#me;
     const prev = Atomics.compareExchange(v, STATE, 0, me.pid);
     if (prev !== 0) {
       if (this.#recursive && prev === me.pid && v[TID] === me.tid1) {
@@ -155,7 +156,7 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
 
   /** @internal True when this thread holds the lock. */
   _isOwner(): boolean {
-    const me = identity();
+    const me = this.#me;
     return Atomics.load(this.v, STATE) === me.pid && this.v[TID] === me.tid1;
   }
 

@@ -1,6 +1,7 @@
 import { IpcError, validateWaitOptions, type WaitOptions } from '@ipc/core';
 import {
   HEADER_WORDS,
+  H_WAITERS,
   Primitive,
   attachBlock,
   initBlock,
@@ -15,7 +16,8 @@ import {
   type PrimitiveOptions,
 } from './base.js';
 import { ReleaseGuard } from './guard.js';
-import { ENTRY_WORDS, E_COUNT, MAX_TABLE, claimEntry, isOwnEntry, reapDead, takeCount, takeFromAny } from './holders.js';
+import { ENTRY_WORDS, E_COUNT, E_PID, E_TID, MAX_TABLE, claimEntry, reapDead, takeCount, takeFromAny } from './holders.js';
+import { identity } from './identity.js';
 import type { SharedMemory } from './shm.js';
 
 const VALUE = HEADER_WORDS; // permits available
@@ -64,6 +66,8 @@ function validateSemaphoreOptions(options: SemaphoreOptions | undefined): { valu
  */
 export class Semaphore extends Primitive<undefined, ReleaseGuard> {
   #entry = -1;
+  readonly #pid = process.pid;
+  readonly #tid1 = identity().tid1;
   readonly #cap: number;
   readonly #bounded: boolean;
   readonly #what: string;
@@ -131,15 +135,20 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
     while (cur > 0) {
       const prev = Atomics.compareExchange(v, VALUE, cur, cur - 1);
       if (prev === cur) {
-        let e = this.#entry;
-        if (!isOwnEntry(v, e)) e = this.#entry = claimEntry(v, TABLE, this.#cap);
-        Atomics.add(v, e < 0 ? UNTRACKED : e + E_COUNT, 1);
+        const e = this.#entry;
+        if (e >= 0 && v[e + E_PID] === this.#pid && v[e + E_TID] === this.#tid1) Atomics.add(v, e + E_COUNT, 1);
+        else this.#record();
         const died = Atomics.load(v, DIED) > 0 && takeCount(v, DIED, 1) === 1;
         return new ReleaseGuard(this.#release, died);
       }
       cur = prev;
     }
     return cur;
+  }
+
+  #record(): void {
+    const e = (this.#entry = claimEntry(this.v, TABLE, this.#cap));
+    Atomics.add(this.v, e < 0 ? UNTRACKED : e + E_COUNT, 1);
   }
 
   /**
@@ -192,30 +201,35 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
    * @throws {RangeError} when `n` is not a positive integer or the count would overflow
    */
   release(n = 1): void {
-    validateInt(n, 'n', 1, MAX_VALUE);
+    if (n !== 1) validateInt(n, 'n', 1, MAX_VALUE);
     this.assertOpen();
     const v = this.v;
-    const max = this.#bounded ? v[MAX]! : MAX_VALUE;
-    let cur = Atomics.load(v, VALUE);
-    for (;;) {
-      if (cur > max - n) {
-        if (this.#bounded) {
+    if (this.#bounded) {
+      const max = v[MAX]!;
+      let cur = Atomics.load(v, VALUE);
+      for (;;) {
+        if (cur > max - n) {
           throw new IpcError('ERR_IPC_OVER_RELEASE', `BoundedSemaphore released too many times: ${cur} + ${n} > ${max}`, {
             details: { value: cur, n, max },
           });
         }
-        throw new RangeError(`Semaphore.release: the count would exceed ${MAX_VALUE}`);
+        const prev = Atomics.compareExchange(v, VALUE, cur, cur + n);
+        if (prev === cur) break;
+        cur = prev;
       }
-      const prev = Atomics.compareExchange(v, VALUE, cur, cur + n);
-      if (prev === cur) break;
-      cur = prev;
+    } else if (Atomics.add(v, VALUE, n) > MAX_VALUE - n) {
+      Atomics.sub(v, VALUE, n);
+      throw new RangeError(`Semaphore.release: the count would exceed ${MAX_VALUE}`);
     }
-    let left = n;
+    // Return our own recorded permit first, else an untracked one, else one of another holder.
     const e = this.#entry;
-    if (isOwnEntry(v, e)) left -= takeCount(v, e + E_COUNT, left);
-    if (left > 0) left -= takeCount(v, UNTRACKED, left);
-    if (left > 0) takeFromAny(v, TABLE, this.#cap, left, e);
-    this.wake(VALUE, n);
+    let left = n;
+    if (e >= 0 && v[e + E_PID] === this.#pid && v[e + E_TID] === this.#tid1) left -= takeCount(v, e + E_COUNT, left);
+    if (left > 0) {
+      left -= takeCount(v, UNTRACKED, left);
+      if (left > 0) takeFromAny(v, TABLE, this.#cap, left, e);
+    }
+    if (Atomics.load(v, H_WAITERS) > 0) this.wake(VALUE, n);
   }
 
   /** Permits available now (a snapshot; Python's `get_value()`). */
