@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, unlinkSync } from 'node:fs';
 import {
   IpcError,
   SharedMemory,
@@ -174,10 +174,10 @@ function outOfLineNames(name: string): string[] {
 }
 
 function unlinkName(name: string): void {
+  // By path, not through shm_open: a producer killed between shm_open and ftruncate leaves a
+  // zero-length segment that cannot be opened as a SharedMemory.
   try {
-    const seg = SharedMemory.open(name);
-    seg.unlink();
-    seg.close();
+    unlinkSync(`/dev/shm/${name}`);
   } catch {
     // gone already
   }
