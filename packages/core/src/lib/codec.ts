@@ -1,5 +1,6 @@
 import { deserialize, serialize } from 'node:v8';
 import { Packr } from 'msgpackr';
+import { Unpackr } from 'msgpackr/unpack-no-eval';
 import { IpcError } from './errors.js';
 
 /**
@@ -42,15 +43,15 @@ export const structuredCodec: Codec<unknown> = {
   },
   decode(bytes) {
     try {
-      // v8.deserialize wants a Buffer-compatible view; no copy.
-      return deserialize(bytes);
+      // v8 returns typed arrays as views into its input: copy, so decoded values never alias a
+      // buffer the transport reuses.
+      return deserialize(Uint8Array.prototype.slice.call(bytes));
     } catch (err) {
       throw decodeError('structured', err);
     }
   },
 };
 
-const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
 /** JSON in UTF-8: the default for mechanisms that cross languages or machines. */
@@ -64,7 +65,7 @@ export const jsonCodec: Codec<unknown> = {
       throw encodeError('json', err);
     }
     if (text === undefined) throw encodeError('json', new TypeError(`${typeof value} has no JSON form`));
-    return textEncoder.encode(text);
+    return Buffer.from(text, 'utf8');
   },
   decode(bytes) {
     try {
@@ -89,10 +90,16 @@ export const bytesCodec: Codec<Uint8Array> = {
   },
 };
 
-// structuredClone-like extension types off: no class revival, nothing evaluated.
-const packr = new Packr({ useRecords: false, moreTypes: true, mapsAsObjects: false, int64AsType: 'bigint' });
+// No records (no class revival) and the no-eval unpacker: msgpackr's default unpacker compiles
+// readers with new Function from field names found on the wire.
+const msgpackOptions = { useRecords: false, moreTypes: true, int64AsType: 'bigint' } as const;
+const packr = new Packr(msgpackOptions);
+const unpackr = new Unpackr(msgpackOptions);
 
-/** MessagePack (msgpackr): compact, cross-language; Map, Date, BigInt and typed arrays survive. */
+/**
+ * MessagePack (msgpackr): compact, cross-language. Date, BigInt, Set and typed arrays survive; a Map
+ * arrives as a plain object (MessagePack maps are objects for every other language too).
+ */
 export const msgpackCodec: Codec<unknown> = {
   name: 'msgpack',
   encode(value) {
@@ -104,7 +111,7 @@ export const msgpackCodec: Codec<unknown> = {
   },
   decode(bytes) {
     try {
-      return packr.unpack(bytes as Buffer);
+      return unpackr.unpack(bytes as Buffer);
     } catch (err) {
       throw decodeError('msgpack', err);
     }
@@ -125,7 +132,7 @@ const builtins: Record<CodecName, Codec<unknown>> = {
 export function resolveCodec<T = unknown>(codec: Codec<T> | CodecName | undefined, fallback: CodecName = 'structured'): Codec<T> {
   if (codec === undefined) return builtins[fallback] as Codec<T>;
   if (typeof codec === 'string') {
-    const found = builtins[codec as CodecName];
+    const found = Object.hasOwn(builtins, codec) ? builtins[codec as CodecName] : undefined;
     if (!found) throw new TypeError(`codec must be one of ${Object.keys(builtins).join(', ')} or a Codec object, got '${codec}'`);
     return found as Codec<T>;
   }

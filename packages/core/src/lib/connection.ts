@@ -133,18 +133,17 @@ export abstract class ConnectionBase<T = unknown> implements Connection<T> {
   /** Hands one received frame to the connection. */
   protected _deliver(frame: Uint8Array): void {
     if (this.#localClosed || this.#ended) return;
-    const receiver = this.#receivers[0];
-    if (receiver && frame.byteLength <= receiver.maxLength) {
-      this.#receivers.shift();
-      receiver.resolve(frame);
-      return;
-    }
     this.#inbox.push(frame);
     this.#inboxBytes += frame.byteLength;
-    if (receiver) {
-      this.#receivers.shift();
-      receiver.reject(this.#tooLong(frame.byteLength, receiver.maxLength));
+    // Serve waiting receivers from the head of the inbox, in order: one whose maxLength is too small
+    // for the head is rejected and the message stays queued for the next receiver, never overtaken.
+    while (this.#receivers.length > 0 && this.#inboxHead < this.#inbox.length) {
+      const receiver = this.#receivers.shift()!;
+      const head = this.#inbox[this.#inboxHead]!;
+      if (head.byteLength > receiver.maxLength) receiver.reject(this.#tooLong(head.byteLength, receiver.maxLength));
+      else receiver.resolve(this.#shift());
     }
+    if (this.#inboxHead === this.#inbox.length) return;
     if (!this.#paused && this.#inboxBytes > this.#highWaterMark) {
       this.#paused = true;
       this._pause();

@@ -85,8 +85,9 @@ export class IpcError extends Error {
     return code === undefined || (err as IpcError).code === code;
   }
 
+  /** `instanceof IpcError` holds across duplicate copies; subclasses keep the ordinary check. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return IpcError.is(value);
+    return this === IpcError ? IpcError.is(value) : Function.prototype[Symbol.hasInstance].call(this, value);
   }
 }
 

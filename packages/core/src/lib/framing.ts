@@ -84,25 +84,66 @@ export class FrameDecoder {
 
   /**
    * Feeds a chunk; calls `onFrame` for each complete frame. A frame may be a view into `chunk`:
-   * copy it if the chunk's memory is reused.
+   * copy it if the chunk's memory is reused. `onFrame` must not throw: the rest of the chunk would
+   * be lost and the stream out of step.
    * @throws {IpcError} ERR_IPC_TOO_LARGE when a header claims more than `maxFrameBytes`
    */
   push(chunk: Uint8Array, onFrame: (frame: Buffer) => void): void {
     if (this.#failed) throw this.#failed;
-    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    // Fast path: nothing pending, parse straight out of the chunk.
-    while (this.#buffered === 0 && this.#need < 0 && buf.length >= FRAME_HEADER_BYTES) {
-      const length = buf.readUInt32BE(0);
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const size = buf.length;
+    let off = 0;
+    if (this.#need < 0 && this.#buffered > 0) {
+      // A header split across chunks: at most 3 bytes are held.
+      const missing = FRAME_HEADER_BYTES - this.#buffered;
+      if (size < missing) {
+        this.#hold(buf);
+        return;
+      }
+      const header = Buffer.concat([...this.#chunks, buf.subarray(0, missing)], FRAME_HEADER_BYTES);
+      this.#chunks = [];
+      this.#buffered = 0;
+      off = missing;
+      const length = header.readUInt32BE(0);
       this.#check(length);
-      const end = FRAME_HEADER_BYTES + length;
-      if (buf.length < end) break;
-      onFrame(buf.subarray(FRAME_HEADER_BYTES, end));
-      buf = buf.subarray(end);
+      this.#need = length;
     }
-    if (buf.length === 0) return;
-    this.#chunks.push(buf);
-    this.#buffered += buf.length;
-    this.#drain(onFrame);
+    if (this.#need >= 0) {
+      // The rest of a frame whose header arrived earlier; its bytes are held as they arrived and
+      // joined only once all of them are here, so a claimed length is never allocated up front.
+      const missing = this.#need - this.#buffered;
+      if (size - off < missing) {
+        this.#hold(off === 0 ? buf : buf.subarray(off));
+        return;
+      }
+      const tail = buf.subarray(off, off + missing);
+      const frame = this.#chunks.length === 0 ? tail : Buffer.concat([...this.#chunks, tail], this.#need);
+      this.#chunks = [];
+      this.#buffered = 0;
+      this.#need = -1;
+      off += missing;
+      onFrame(frame);
+    }
+    // Whole frames straight out of the chunk: offsets only, one view per frame.
+    while (size - off >= FRAME_HEADER_BYTES) {
+      const length = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+      this.#check(length);
+      const start = off + FRAME_HEADER_BYTES;
+      const end = start + length;
+      if (end > size) {
+        this.#need = length;
+        off = start;
+        break;
+      }
+      off = end;
+      onFrame(buf.subarray(start, end));
+    }
+    if (off < size) this.#hold(buf.subarray(off));
+  }
+
+  #hold(part: Buffer): void {
+    this.#chunks.push(part);
+    this.#buffered += part.length;
   }
 
   /**
@@ -132,45 +173,6 @@ export class FrameDecoder {
       this.#chunks = [];
       this.#buffered = 0;
       throw this.#failed;
-    }
-  }
-
-  #take(n: number): Buffer {
-    // Precondition: #buffered >= n.
-    const first = this.#chunks[0]!;
-    if (first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(n);
-      this.#buffered -= n;
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let off = 0;
-    while (off < n) {
-      const c = this.#chunks[0]!;
-      const k = Math.min(c.length, n - off);
-      c.copy(out, off, 0, k);
-      off += k;
-      if (k === c.length) this.#chunks.shift();
-      else this.#chunks[0] = c.subarray(k);
-    }
-    this.#buffered -= n;
-    return out;
-  }
-
-  #drain(onFrame: (frame: Buffer) => void): void {
-    for (;;) {
-      if (this.#need < 0) {
-        if (this.#buffered < FRAME_HEADER_BYTES) return;
-        const length = this.#take(FRAME_HEADER_BYTES).readUInt32BE(0);
-        this.#check(length);
-        this.#need = length;
-      }
-      if (this.#buffered < this.#need) return;
-      const frame = this.#need === 0 ? Buffer.alloc(0) : this.#take(this.#need);
-      this.#need = -1;
-      onFrame(frame);
     }
   }
 }
