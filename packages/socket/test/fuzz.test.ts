@@ -162,3 +162,29 @@ describe('WireDecoder', () => {
     expect(() => d.push(header(-5, true), () => {})).toThrow(/negative frame length/);
   });
 });
+
+describe('TLS listener under hostile input', () => {
+  it('drops a client that never starts the TLS handshake, and one that sends garbage, and keeps serving', async () => {
+    const { selfSignedCert } = await import('./helpers.js');
+    const { key, cert } = selfSignedCert();
+    const l = await Listener.listen({ host: '127.0.0.1', port: 0 }, { tls: { key, cert }, handshakeTimeout: 300, authkey: 'k' });
+    try {
+      void l.serve((req) => ({ echo: req }));
+      const port = (l.address as { port: number }).port;
+      const tcp = (write?: Buffer) => new Promise<void>((resolve) => {
+        const s = net.connect({ host: '127.0.0.1', port });
+        s.on('error', () => {});
+        s.resume();
+        s.once('close', () => resolve());
+        if (write) s.write(write);
+      });
+      await Promise.all([tcp(), tcp(randomBytes(500))]);
+      expect(l.stats.rejected).toBe(2);
+      const c = await connect(l.address, { tls: { ca: cert }, authkey: 'k' });
+      expect(await c.request('hi', { timeout: 5000 })).toEqual({ echo: 'hi' });
+      await c.close();
+    } finally {
+      await l.close();
+    }
+  });
+});

@@ -105,7 +105,8 @@ export class Listener<T = unknown> implements AsyncIterable<SocketConnection<T>>
     if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) {
       throw new TypeError('tls must be node:tls server options ({ key, cert, ... })');
     }
-    const server = options.tls ? tls.createServer(options.tls) : net.createServer();
+    // The TLS handshake gets the same deadline as ours (node's default is two minutes).
+    const server = options.tls ? tls.createServer({ handshakeTimeout: opts.handshakeTimeout, ...options.tls }) : net.createServer();
     const listener = new Listener<T>(server, resolved, opts, options);
     try {
       if (resolved.kind === 'unix') await listener.#listenUnix(resolved.path, backlog);
