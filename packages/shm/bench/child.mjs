@@ -2,7 +2,8 @@
 //   send: echo process.send messages; async|sync: answer odd words with the next even one;
 //   add: Value.open(name).add(1) <rounds> times after the start flag.
 import { SharedMemory, Value, notify, wait, waitSync } from '../dist/index.js';
-const [mode, name, roundsArg] = process.argv.slice(2);
+const [mode, name, roundsArg, spinArg] = process.argv.slice(2);
+const spin = spinArg === 'true';
 const rounds = Number(roundsArg);
 if (mode === 'send') {
   process.on('message', (m) => process.send(m));
@@ -22,7 +23,7 @@ if (mode === 'send') {
     let cur;
     while ((cur = Atomics.load(v, 0)) !== want) {
       if (mode === 'sync') waitSync(v, 0, cur);
-      else await wait(v, 0, cur);
+      else await wait(v, 0, cur, { spin });
     }
     Atomics.store(v, 0, want + 1);
     notify(v, 0);

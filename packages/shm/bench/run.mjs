@@ -32,10 +32,10 @@ async function sendRoundTrip() {
   }
 }
 
-async function futexRoundTrip(mode) {
+async function futexRoundTrip(mode, spin = false) {
   const shm = SharedMemory.create({ size: 64 });
   const v = new Int32Array(shm.buffer);
-  const child = fork(CHILD, [mode, shm.name, String(ROUNDS)]);
+  const child = fork(CHILD, [mode, shm.name, String(ROUNDS), String(spin)]);
   try {
     await once(child, 'message');
     const times = [];
@@ -46,7 +46,7 @@ async function futexRoundTrip(mode) {
       let cur;
       while ((cur = Atomics.load(v, 0)) !== 2 * i + 2) {
         if (mode === 'sync') waitSync(v, 0, cur, 5000);
-        else await wait(v, 0, cur, { timeout: 5000 });
+        else await wait(v, 0, cur, { timeout: 5000, spin });
       }
       times.push((performance.now() - t0) * 1000);
     }
@@ -144,6 +144,7 @@ const cases = [
   { name: 'process.send round trip p50', unit: 'us', higherIsBetter: false, fn: sendRoundTrip },
   { name: 'C futex ping-pong p50', unit: 'us', higherIsBetter: false, fn: cFutex },
   { name: 'wait/notify async round trip p50', unit: 'us', higherIsBetter: false, baseline: 'process.send round trip p50', fn: () => futexRoundTrip('async') },
+  { name: 'wait/notify async + adaptive spin p50', unit: 'us', higherIsBetter: false, baseline: 'process.send round trip p50', fn: () => futexRoundTrip('async', true) },
   { name: 'waitSync/notify round trip p50', unit: 'us', higherIsBetter: false, baseline: 'C futex ping-pong p50', fn: () => futexRoundTrip('sync') },
   { name: 'Value.add, 2 processes', unit: 'ops/s', fn: valueAdd, baseline: python3Available() ? 'Python Value(lock=True) += 1, 2 processes' : undefined },
   { name: 'Buffer.copy 64 MiB', unit: 'MB/s', fn: bulkPlain },

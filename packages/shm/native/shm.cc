@@ -283,6 +283,22 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// ring(fd, token, wordIndex, count) -> 0, or the errno of write(2) (EAGAIN: pipe full, EPIPE: no
+// reader). One 12-byte write, atomic on a pipe (<= PIPE_BUF). Errors are returned, not thrown: they
+// are expected and cheap to handle on this hot path.
+Napi::Value Ring(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int32_t msg[3] = {info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(),
+                    static_cast<int32_t>(info[3].As<Napi::Number>().Uint32Value())};
+  for (;;) {
+    ssize_t n = write(fd, msg, sizeof msg);
+    if (n == static_cast<ssize_t>(sizeof msg)) return Napi::Number::New(env, 0);
+    if (n < 0 && errno == EINTR) continue;
+    return Napi::Number::New(env, n < 0 ? errno : EIO);
+  }
+}
+
 // address(sharedArrayBuffer) -> the start address, to find its mapping in /proc/self/maps.
 Napi::Value Address(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -301,6 +317,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("futexWait", Napi::Function::New(env, FutexWait, "futexWait"));
   exports.Set("futexWake", Napi::Function::New(env, FutexWake, "futexWake"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("ring", Napi::Function::New(env, Ring, "ring"));
   exports.Set("address", Napi::Function::New(env, Address, "address"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;

@@ -1,4 +1,4 @@
-import { closeSync, constants as fsc, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { IpcError, validateWaitOptions, waitFor } from '@ipc/core';
@@ -267,25 +267,20 @@ function ring(trailer: Int32Array, slot: number, wordIndex: number, count: numbe
     }
     peers.set(key, out);
   }
-  const msg = Buffer.allocUnsafe(12);
-  msg.writeInt32LE(token, 0);
-  msg.writeInt32LE(wordIndex, 4);
-  msg.writeUInt32LE(count >>> 0, 8);
-  try {
-    writeSync(out, msg);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EAGAIN') {
-      // The pipe is full (its thread is busy): leave a flag it checks after draining.
-      Atomics.store(trailer, slotWord(slot, S_OVERFLOW), 1);
-      return;
-    }
-    // EPIPE: no reader any more.
-    peers.delete(key);
-    closeSync(out);
-    reapSlot(trailer, slot, pid, fd, ino);
+  const err = native().ring(out, token, wordIndex, count >>> 0);
+  if (err === 0) return;
+  if (err === EAGAIN) {
+    // The pipe is full (its thread is busy): leave a flag it checks after draining.
+    Atomics.store(trailer, slotWord(slot, S_OVERFLOW), 1);
+    return;
   }
+  // EPIPE: no reader any more.
+  peers.delete(key);
+  closeSync(out);
+  reapSlot(trailer, slot, pid, fd, ino);
 }
+
+const EAGAIN = 11;
 
 // Frees a slot whose doorbell is dead, unless it was reused meanwhile.
 function reapSlot(trailer: Int32Array, slot: number, pid: number, fd: number, ino: number): void {
@@ -323,6 +318,8 @@ function armDeadlines(): void {
   deadlineArmedAt = min;
   if (min === Infinity) return;
   deadlineTimer = setTimeout(onDeadlines, Math.max(0, Math.ceil(min - performance.now())));
+  // Pending waits keep the doorbell referenced; the timer alone must not hold the process open.
+  deadlineTimer.unref();
 }
 
 function onDeadlines(): void {
@@ -344,13 +341,9 @@ function addDeadline(d: Deadline): void {
 }
 
 function removeDeadline(d: Deadline): void {
-  // Lazy: the armed timer stays; when it fires it finds nothing due and re-arms for the next one.
+  // Lazy: the armed timer stays (unref'd); when it fires it finds nothing due and re-arms for the
+  // next deadline, if any. So a loop of waits with the same timeout arms one timer, not one per wait.
   deadlines.delete(d);
-  if (deadlines.size === 0 && deadlineTimer) {
-    clearTimeout(deadlineTimer);
-    deadlineTimer = undefined;
-    deadlineArmedAt = Infinity;
-  }
 }
 
 // Adaptive spin, per thread: spin while it pays off; after SPIN_GIVE_UP misses in a row stop, and

@@ -18,6 +18,8 @@ export interface NativeBinding {
   futexWake(view: Int32Array, index: number, count: number): number;
   /** pipe2(O_NONBLOCK | O_CLOEXEC): [readFd, writeFd]; the write end is closed with the thread. */
   pipe(): [number, number];
+  /** write(fd, [token, wordIndex, count]): 0 or the errno (EAGAIN 11, EPIPE 32, ...). */
+  ring(fd: number, token: number, wordIndex: number, count: number): number;
   /** The start address of a SharedArrayBuffer's memory. */
   address(buffer: SharedArrayBuffer): number;
   readonly abiVersion: number;
