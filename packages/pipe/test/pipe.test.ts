@@ -74,6 +74,41 @@ describe('Pipe', () => {
   });
 });
 
+describe('back-pressure in the adapters', () => {
+  async function sendUntilBlocked(conn: { sendBytes(b: Uint8Array, o: { timeout: number }): Promise<void> }): Promise<number> {
+    const chunk = new Uint8Array(64 * 1024);
+    for (let sent = 0; sent < 2000; sent++) {
+      const code = await codeOf(conn.sendBytes(chunk, { timeout: 300 }));
+      if (code === 'ERR_IPC_TIMEOUT') return sent;
+      expect(code).toBe('resolved');
+    }
+    return Infinity;
+  }
+
+  it('MessagePort: a reader that does not read stops the sender (bounded memory), reading resumes it', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const a = track(portConnection(port1, { writeHighWaterMark: 128 * 1024 }));
+    const b = track(portConnection(port2, { highWaterMark: 512 * 1024 }));
+    const sent = await sendUntilBlocked(a);
+    expect(sent).toBeLessThan(40); // 512 KiB inbox + what was in flight, not 2000 x 64 KiB
+    for (let i = 0; i < sent; i++) await b.recvBytes({ timeout: 5000 });
+    await a.sendBytes(new Uint8Array(10), { timeout: 5000 });
+    expect((await b.recvBytes({ timeout: 5000 })).byteLength).toBe(10);
+  });
+
+  it('fork channel: a child that stops reading stops the sender (bounded memory)', async () => {
+    const child = fork(fixture('channel-hold.mjs'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    cleanups.push(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    const conn = track(channelConnection(child));
+    await conn.send('hi');
+    expect(await conn.recv({ timeout: 20_000 })).toEqual({ echo: 'hi' });
+    const sent = await sendUntilBlocked(conn);
+    expect(sent).toBeLessThan(400); // the child's 8 MiB inbox plus 1 MiB in flight, in 64 KiB messages
+  });
+});
+
 describe('a peer that dies', () => {
   it('pipe: a child killed by SIGKILL rejects the pending recv with ERR_IPC_CLOSED', async () => {
     const [mine, theirs] = await Pipe();

@@ -28,6 +28,8 @@ interface ChannelMessage {
   [TAG]: string;
   d?: Uint8Array | string | { type: 'Buffer'; data: number[] };
   end?: true;
+  /** Flow control: the receiver's inbox is over its high-water mark (true) or drained (false). */
+  stop?: boolean;
 }
 
 interface Waiter {
@@ -56,6 +58,7 @@ export class ChannelConnection<T = unknown> extends ConnectionBase<T> {
   readonly #advanced: boolean;
   readonly #hwm: number;
   #unwritten = 0;
+  #peerStopped = false;
   #waiters: Waiter[] = [];
   #detach: () => void;
 
@@ -87,6 +90,11 @@ export class ChannelConnection<T = unknown> extends ConnectionBase<T> {
       if (m.end) {
         this._end(new IpcError('ERR_IPC_CLOSED', 'the peer closed the connection'));
         this.#rejectWaiters();
+        return;
+      }
+      if (typeof m.stop === 'boolean') {
+        this.#peerStopped = m.stop;
+        if (!m.stop) this.#release();
         return;
       }
       const bytes = toBytes(m.d);
@@ -122,7 +130,7 @@ export class ChannelConnection<T = unknown> extends ConnectionBase<T> {
   }
 
   protected _write(frame: Uint8Array, options: WaitOptions | undefined): Promise<void> {
-    if (this.#waiters.length === 0 && this.#unwritten < this.#hwm) return this.#post(frame);
+    if (this.#waiters.length === 0 && !this.#peerStopped && this.#unwritten < this.#hwm) return this.#post(frame);
     let waiter: Waiter;
     return waitFor<void>(options, (resolve, reject, scope) => {
       waiter = { frame, resolve, reject };
@@ -159,8 +167,26 @@ export class ChannelConnection<T = unknown> extends ConnectionBase<T> {
     return Promise.resolve();
   }
 
+  #control(stop: boolean): void {
+    if (!this.#endpoint.connected || this._endError) return;
+    try {
+      (this.#endpoint.send as (m: unknown, h: undefined, o: object, cb: () => void) => boolean)({ [TAG]: this.name, stop }, undefined, {}, () => {});
+    } catch {
+      // the channel went away: the end will be reported by 'disconnect'
+    }
+  }
+
+  // The receiver's inbox passed its high-water mark: ask the sender to wait (bounded memory).
+  protected override _pause(): void {
+    this.#control(true);
+  }
+
+  protected override _resume(): void {
+    this.#control(false);
+  }
+
   #release(): void {
-    while (this.#waiters.length > 0 && this.#unwritten < this.#hwm) {
+    while (this.#waiters.length > 0 && !this.#peerStopped && this.#unwritten < this.#hwm) {
       const w = this.#waiters.shift()!;
       this.#post(w.frame).then(w.resolve, w.reject);
     }
