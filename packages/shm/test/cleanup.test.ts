@@ -23,8 +23,8 @@ describe('cleanup of leftovers', () => {
     const a = uniqueName('exit');
     const b = uniqueName('keep');
     names.push(a, b);
-    const ka = child('holder.mjs', [a, '64']);
-    const kb = child('holder.mjs', [b, '64', 'false']);
+    const ka = child('holder.mjs', [a, '64', 'true', 'handler']);
+    const kb = child('holder.mjs', [b, '64', 'false', 'handler']);
     expect(await ka.line()).toBe(a);
     expect(await kb.line()).toBe(b);
     ka.proc.kill('SIGTERM');
@@ -35,6 +35,18 @@ describe('cleanup of leftovers', () => {
     // kept on purpose: plain clean leaves it, --all removes it
     expect(cleanSegments({ prefix: b }).map((s) => s.name)).not.toContain(b);
     expect(cleanSegments({ all: true, prefix: b }).map((s) => s.name)).toEqual([b]);
+  });
+
+  it('a creator killed by SIGTERM or SIGINT (default action) still unlinks, and dies by that signal', async () => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      const name = uniqueName('sig');
+      names.push(name);
+      const k = child('holder.mjs', [name, '64']);
+      expect(await k.line()).toBe(name);
+      k.proc.kill(sig);
+      expect((await k.done).signal).toBe(sig);
+      expect(existsSync(`/dev/shm/${name}`)).toBe(false);
+    }
   });
 
   it('ipc-shm list shows a SIGKILLed creator as dead and clean removes its segment, never a live one', async () => {

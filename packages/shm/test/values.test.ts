@@ -33,3 +33,12 @@ describe('Value across processes', () => {
     expect(a.get(0)).toBe(1.5);
   });
 });
+
+describe('README example', () => {
+  it('examples/counter.mjs counts 400000 across four processes and leaves nothing behind', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const out = execFileSync(process.execPath, [fileURLToPath(new URL('../examples/counter.mjs', import.meta.url))], { encoding: 'utf8', timeout: 20_000 });
+    expect(out.trim()).toBe('400000');
+  });
+});

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isMainThread } from 'node:worker_threads';
 import { IpcError, moduleUrl, registerHandleKind, toHandle } from '@ipc/core';
 import type { Handle, HandleContext, Shareable } from '@ipc/core';
 import { FLAG_UNLINK_ON_EXIT, MAGIC, TRAILER_BYTES, buildTrailer, totalBytesFor } from './layout.js';
@@ -68,10 +69,24 @@ export interface InternalCreateOptions extends SharedMemoryOptions {
 const toUnlink = new Set<string>();
 let exitHookInstalled = false;
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+// A signal whose default action kills the process skips 'exit'. While ours is the only listener we
+// unlink, then re-raise the signal with its default action restored, so the process dies as it would
+// have. When the application listens too, it owns the decision (and 'exit' runs if it exits).
+function onSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  unlinkOwnedSegments();
+  for (const s of SIGNALS) process.removeListener(s, onSignal);
+  process.kill(process.pid, signal);
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', unlinkOwnedSegments);
+  // Signals reach only the main thread; a worker's segments are unlinked at its exit.
+  if (isMainThread) for (const s of SIGNALS) process.on(s, onSignal);
 }
 
 /** Unlinks every segment this thread created with unlinkOnExit and did not unlink yet. */
