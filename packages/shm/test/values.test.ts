@@ -1,4 +1,4 @@
-import { Process } from '@ipc/core';
+import { Process, Thread } from '@ipc/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SharedArray, Value } from '../src/index.js';
 import { child, fixture, killChildren, segmentsCreatedBy } from './helpers.js';
@@ -31,6 +31,18 @@ describe('Value across processes', () => {
     expect(await p.join({ timeout: 20_000 })).toBe(0);
     expect(v.value).toBe(15n);
     expect(a.get(0)).toBe(1.5);
+  });
+});
+
+describe('Value in worker threads', () => {
+  it('a Value and a SharedArray passed to a Thread as arguments are live in the worker', async () => {
+    const v = new Value('i32', 1);
+    const a = new SharedArray('f64', [2]);
+    made.push(v, a);
+    const t = new Thread(fixture('process-main.mjs'), { args: [v, a, 10] }).start();
+    expect(await t.join({ timeout: 20_000 })).toBe(0);
+    expect(v.value).toBe(11);
+    expect(a.get(0)).toBe(2.5);
   });
 });
 
