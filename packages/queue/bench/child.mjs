@@ -1,0 +1,64 @@
+// Benchmark peer. argv: role, kind, count, [queue name | socket path | serialization].
+// Sends 'ready', waits for 'go', runs, and (consumers) sends 'done'.
+import net from 'node:net';
+import { Queue } from '@ipc/queue';
+
+const [role, kind, countText, arg] = process.argv.slice(2);
+const count = Number(countText);
+
+export function makeItem(kind, i, forJson = false) {
+  if (kind === 'obj') return { id: i, name: 'item', tags: ['a', 'b'], score: 1.5, ok: true };
+  const size = kind === '64' ? 64 : kind === '4k' ? 4096 : 1 << 20;
+  if (forJson) return 'x'.repeat(size);
+  const b = Buffer.alloc(size, i & 255);
+  return b;
+}
+
+const go = new Promise((resolve) => process.on('message', (m) => m === 'go' && resolve()));
+
+if (role === 'queue-produce') {
+  const q = Queue.open(arg);
+  const items = Array.from({ length: 16 }, (_, i) => makeItem(kind, i));
+  process.send('ready');
+  await go;
+  for (let i = 0; i < count; i++) await q.put(items[i & 15]);
+  process.send('done');
+  process.disconnect();
+} else if (role === 'queue-consume') {
+  const q = Queue.open(arg);
+  process.send('ready');
+  await go;
+  for (let i = 0; i < count; i++) await q.get();
+  process.send('done');
+  process.disconnect();
+} else if (role === 'send-produce') {
+  const json = arg === 'json';
+  const items = Array.from({ length: 16 }, (_, i) => makeItem(kind, i, json));
+  process.send('ready');
+  await go;
+  // Wait for the channel to flush every 256 messages: the fork channel buffers without bound.
+  for (let i = 0; i < count; i++) {
+    if ((i & 255) === 255) await new Promise((r) => process.send(items[i & 15], r));
+    else process.send(items[i & 15]);
+  }
+  await new Promise((r) => process.send('end', r));
+  process.disconnect();
+} else if (role === 'socket-produce') {
+  const socket = net.connect(arg);
+  await new Promise((r) => socket.once('connect', r));
+  const items = Array.from({ length: 16 }, (_, i) => {
+    const v = makeItem(kind, i);
+    const payload = kind === 'obj' ? Buffer.from(JSON.stringify(v)) : v;
+    const frame = Buffer.allocUnsafe(4 + payload.length);
+    frame.writeUInt32BE(payload.length, 0);
+    payload.copy(frame, 4);
+    return frame;
+  });
+  process.send('ready');
+  await go;
+  for (let i = 0; i < count; i++) {
+    if (!socket.write(items[i & 15])) await new Promise((r) => socket.once('drain', r));
+  }
+  socket.end();
+  process.disconnect();
+}

@@ -1,0 +1,210 @@
+// @ipc/queue benchmarks: items/s from producer processes to consumers for small objects (structured
+// codec), 64 B, 4 KiB and 1 MiB byte items (bytes codec), 1->1 and 2->2, against what a Node or
+// Python user would otherwise pick, measured in the same run: process.send (json and advanced), a
+// framed Unix socket, Python's multiprocessing.Queue; and memcpy for the 1 MiB row.
+// Runs the built dist: build first (`pnpm turbo run build --filter=@ipc/queue...`).
+
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue } from '@ipc/queue';
+import { python3Available, runBench, runPython, scale } from '../../../bench/lib.mjs';
+
+const CHILD = fileURLToPath(new URL('./child.mjs', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'ipc-queue-bench-'));
+const MiB = 1 << 20;
+const SIZE = { 64: 64, '4k': 4096, '1m': MiB };
+
+function spawnPeer(args, serialization = 'json') {
+  const child = fork(CHILD, args, { stdio: 'inherit', serialization });
+  const ready = new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.on('message', function onReady(m) {
+      if (m === 'ready') {
+        child.off('message', onReady);
+        resolve();
+      }
+    });
+  });
+  const exited = once(child, 'exit');
+  return { child, ready, exited };
+}
+
+const doneOf = (peer) =>
+  new Promise((resolve) =>
+    peer.child.on('message', function onDone(m) {
+      if (m === 'done') {
+        peer.child.off('message', onDone);
+        resolve();
+      }
+    }),
+  );
+
+/** Our queue, P producer processes -> C consumers (the parent when C is 0): items/s (MB/s with mb). */
+async function queueCase(kind, count, producers = 1, consumers = 0, mb = false) {
+  const codec = kind === 'obj' ? 'structured' : 'bytes';
+  const capacityBytes = kind === '1m' ? 8 * MiB : 4 * MiB;
+  const q = new Queue({ codec, capacityBytes });
+  try {
+    const ps = Array.from({ length: producers }, () => spawnPeer(['queue-produce', kind, String(count / producers), q.name]));
+    const cs = Array.from({ length: consumers }, () => spawnPeer(['queue-consume', kind, String(count / consumers), q.name]));
+    await Promise.all([...ps, ...cs].map((p) => p.ready));
+    const dones = cs.map(doneOf);
+    const t0 = performance.now();
+    for (const p of [...cs, ...ps]) p.child.send('go');
+    if (consumers === 0) for (let i = 0; i < count; i++) await q.get();
+    else await Promise.all(dones);
+    const s = (performance.now() - t0) / 1000;
+    await Promise.all([...ps, ...cs].map((p) => p.exited));
+    return mb ? (count * SIZE[kind]) / s / 1e6 : count / s;
+  } finally {
+    await q[Symbol.asyncDispose]();
+  }
+}
+
+/** process.send from a child to the parent. */
+async function sendCase(kind, count, serialization, mb = false) {
+  const peer = spawnPeer(['send-produce', kind, String(count), serialization], serialization);
+  await peer.ready;
+  let got = 0;
+  const done = new Promise((resolve) =>
+    peer.child.on('message', (m) => {
+      if (m === 'end') resolve();
+      else got++;
+    }),
+  );
+  const t0 = performance.now();
+  peer.child.send('go');
+  await done;
+  const s = (performance.now() - t0) / 1000;
+  await peer.exited;
+  if (got !== count) throw new Error(`process.send delivered ${got} of ${count}`);
+  return mb ? (count * SIZE[kind]) / s / 1e6 : count / s;
+}
+
+/** A Unix socket with 4-byte length frames, written per message, parsed (and JSON-decoded for objects). */
+async function socketCase(kind, count, mb = false) {
+  const path = join(tmp, `s${Math.random().toString(36).slice(2)}.sock`);
+  const server = net.createServer();
+  await new Promise((r) => server.listen(path, r));
+  const peer = spawnPeer(['socket-produce', kind, String(count), path]);
+  const [socket] = await once(server, 'connection');
+  server.close();
+  await peer.ready;
+  let got = 0;
+  let buf = Buffer.alloc(0);
+  const done = new Promise((resolve) => {
+    socket.on('data', (chunk) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      let off = 0;
+      while (buf.length - off >= 4) {
+        const len = buf.readUInt32BE(off);
+        if (buf.length - off < 4 + len) break;
+        const payload = buf.subarray(off + 4, off + 4 + len);
+        if (kind === 'obj') JSON.parse(payload.toString());
+        off += 4 + len;
+        got++;
+      }
+      buf = off === buf.length ? Buffer.alloc(0) : buf.subarray(off);
+      if (got === count) resolve();
+    });
+  });
+  const t0 = performance.now();
+  peer.child.send('go');
+  await done;
+  const s = (performance.now() - t0) / 1000;
+  await peer.exited;
+  return mb ? (count * SIZE[kind]) / s / 1e6 : count / s;
+}
+
+const PY = String.raw`
+import sys, time, json, multiprocessing as mp
+kind, count, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def item():
+    if kind == 'obj': return {'id': 1, 'name': 'item', 'tags': ['a', 'b'], 'score': 1.5, 'ok': True}
+    return b'x' * {'64': 64, '4k': 4096, '1m': 1 << 20}[kind]
+def produce(q, n, go):
+    it = item(); go.wait()
+    for _ in range(n): q.put(it)
+def consume(q, n, go):
+    go.wait()
+    for _ in range(n): q.get()
+if __name__ == '__main__':
+    mp.set_start_method('fork')
+    q = mp.Queue(); go = mp.Event()
+    if mode == '1to1':
+        ps = [mp.Process(target=produce, args=(q, count, go))]; cs = []
+    else:
+        ps = [mp.Process(target=produce, args=(q, count // 2, go)) for _ in range(2)]
+        cs = [mp.Process(target=consume, args=(q, count // 2, go)) for _ in range(2)]
+    for p in ps + cs: p.start()
+    time.sleep(0.2)
+    t0 = time.perf_counter(); go.set()
+    if mode == '1to1':
+        for _ in range(count): q.get()
+    else:
+        for c in cs: c.join()
+    s = time.perf_counter() - t0
+    for p in ps: p.join()
+    print(json.dumps({'value': count / s}))
+`;
+
+async function pythonCase(kind, count, mode = '1to1', mb = false) {
+  const { value } = await runPython(PY, { args: [kind, String(count), mode], timeout: 120_000 });
+  return mb ? (value * SIZE[kind]) / 1e6 : value;
+}
+
+function memcpyCase() {
+  const src = Buffer.alloc(MiB, 1);
+  const dst = Buffer.alloc(MiB);
+  const n = scale(3000, 100);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) src.copy(dst, 0, 0, MiB);
+  return (n * MiB) / ((performance.now() - t0) / 1000) / 1e6;
+}
+
+const py = python3Available();
+const cases = [
+  // small objects, structured clone
+  { name: 'queue obj 1->1', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(200_000, 2000)) },
+  { name: 'queue obj 2->2', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(200_000, 2000), 2, 2) },
+  { name: 'process.send advanced obj', unit: 'items/s', fn: () => sendCase('obj', scale(20_000, 1000), 'advanced') },
+  { name: 'process.send json obj', unit: 'items/s', fn: () => sendCase('obj', scale(40_000, 1000), 'json') },
+  { name: 'unix socket frames obj (json)', unit: 'items/s', fn: () => socketCase('obj', scale(40_000, 1000)) },
+  // raw bytes
+  { name: 'queue 64 B 1->1', unit: 'items/s', baseline: 'python mp.Queue 64 B 1->1', fn: () => queueCase('64', scale(200_000, 2000)) },
+  { name: 'process.send advanced 64 B', unit: 'items/s', fn: () => sendCase('64', scale(20_000, 1000), 'advanced') },
+  { name: 'process.send json 64 B', unit: 'items/s', fn: () => sendCase('64', scale(40_000, 1000), 'json') },
+  { name: 'unix socket frames 64 B', unit: 'items/s', fn: () => socketCase('64', scale(40_000, 1000)) },
+  { name: 'queue 4 KiB 1->1', unit: 'items/s', baseline: 'python mp.Queue 4 KiB 1->1', fn: () => queueCase('4k', scale(100_000, 1000)) },
+  { name: 'queue 4 KiB 2->2', unit: 'items/s', baseline: 'python mp.Queue 4 KiB 1->1', fn: () => queueCase('4k', scale(100_000, 1000), 2, 2) },
+  { name: 'process.send advanced 4 KiB', unit: 'items/s', fn: () => sendCase('4k', scale(20_000, 1000), 'advanced') },
+  { name: 'process.send json 4 KiB', unit: 'items/s', fn: () => sendCase('4k', scale(20_000, 1000), 'json') },
+  { name: 'unix socket frames 4 KiB', unit: 'items/s', fn: () => socketCase('4k', scale(20_000, 1000)) },
+  { name: 'queue 1 MiB 1->1', unit: 'MB/s', baseline: 'memcpy 1 MiB', fn: () => queueCase('1m', scale(3000, 100), 1, 0, true) },
+  { name: 'process.send advanced 1 MiB', unit: 'MB/s', fn: () => sendCase('1m', scale(300, 20), 'advanced', true) },
+  { name: 'unix socket frames 1 MiB', unit: 'MB/s', fn: () => socketCase('1m', scale(500, 20), true) },
+  { name: 'memcpy 1 MiB', unit: 'MB/s', fn: memcpyCase },
+];
+if (py) {
+  cases.push(
+    { name: 'python mp.Queue obj 1->1', unit: 'items/s', fn: () => pythonCase('obj', scale(40_000, 1000)) },
+    { name: 'python mp.Queue obj 2->2', unit: 'items/s', fn: () => pythonCase('obj', scale(40_000, 1000), '2to2') },
+    { name: 'python mp.Queue 64 B 1->1', unit: 'items/s', fn: () => pythonCase('64', scale(40_000, 1000)) },
+    { name: 'python mp.Queue 4 KiB 1->1', unit: 'items/s', fn: () => pythonCase('4k', scale(30_000, 1000)) },
+    { name: 'python mp.Queue 1 MiB 1->1', unit: 'MB/s', fn: () => pythonCase('1m', scale(300, 20), '1to1', true) },
+  );
+} else {
+  // Without python3 the rows that compare with it have no baseline.
+  for (const c of cases) if (c.baseline?.startsWith('python')) delete c.baseline;
+}
+
+try {
+  await runBench({ package: '@ipc/queue', runs: Number(process.env.BENCH_RUNS) || 3, cases });
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
