@@ -66,6 +66,26 @@ describe('Pipe', () => {
     expect(await p2.join({ timeout: 20_000 })).toBe(0);
   });
 
+  it('delivers to the child what was sent before its end was passed (the parent never read it)', async () => {
+    const [mine, theirs] = await Pipe();
+    track(mine);
+    await mine.send('sent before the child existed');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    startProcess([theirs]);
+    expect(await mine.recv({ timeout: 20_000 })).toEqual({ echo: 'sent before the child existed' });
+  });
+
+  it('delivers what a child sent just before it exited (process.exit right after await send)', async () => {
+    const [mine, theirs] = await Pipe();
+    track(mine);
+    const child = startProcess([theirs, 'burst']);
+    await mine.send('go');
+    expect(await mine.recv({ timeout: 20_000 })).toEqual({ echo: 'go' });
+    for (let i = 0; i < 100; i++) expect(await mine.recv({ timeout: 20_000 })).toBe(i);
+    expect(await child.join({ timeout: 20_000 })).toBe(0);
+    expect(await codeOf(mine.recv({ timeout: 20_000 }))).toBe('ERR_IPC_CLOSED');
+  });
+
   it('refuses to pass a pipe end to a worker thread with ERR_IPC_UNSUPPORTED', async () => {
     const [a, b] = await Pipe();
     track(a);

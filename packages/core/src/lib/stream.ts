@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { ConnectionOptions } from './connection.js';
 import { ConnectionBase } from './connection.js';
@@ -34,6 +35,12 @@ export interface StreamConnectionOptions<T = unknown> extends ConnectionOptions<
   encodeHeader?: (length: number) => Buffer;
   /** Milliseconds `close()` lets queued bytes drain before it destroys the socket. Default 2000. */
   closeTimeout?: number;
+  /**
+   * Do not read from the socket until `_startReading()` is called (the first receive). The socket
+   * must be paused when attached. For a pipe end that may still move to another process: bytes
+   * meant for it must stay in the kernel until then. Default false.
+   */
+  lazyRead?: boolean;
 }
 
 interface SendWaiter {
@@ -47,6 +54,47 @@ interface SendWaiter {
 const COPY_LIMIT = 16 * 1024;
 const SLAB_BYTES = 256 * 1024;
 const MIN_SLAB_BYTES = 16 * 1024;
+
+// Connections with bytes that may still sit in user space. On `process.exit()` (a child returning
+// from main, say) they are written synchronously when nothing is in flight, so that
+// `await send(); process.exit()` does not lose the message.
+const exitFlushers = new Set<() => void>();
+let exitHooked = false;
+function onExitFlush(flush: () => void): () => void {
+  if (!exitHooked) {
+    exitHooked = true;
+    process.on('exit', () => {
+      for (const f of exitFlushers) {
+        try {
+          f();
+        } catch {
+          // best effort: the process is going away
+        }
+      }
+    });
+  }
+  exitFlushers.add(flush);
+  return () => exitFlushers.delete(flush);
+}
+
+interface WritableInternals {
+  _writableState?: { writing?: boolean };
+  _handle?: { fd?: number };
+  encrypted?: boolean;
+  writableBuffer?: Array<{ chunk: unknown }>;
+}
+
+function writeAllSync(fd: number, chunk: Uint8Array): boolean {
+  let off = 0;
+  for (let tries = 0; off < chunk.byteLength && tries < 100_000; tries++) {
+    try {
+      off += writeSync(fd, chunk, off);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return false;
+    }
+  }
+  return off === chunk.byteLength;
+}
 
 function defaultHeader(length: number): Buffer {
   const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
@@ -78,6 +126,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
   #corked = false;
   #waiters: SendWaiter[] = [];
   #pausedByInbox = false;
+  #reading: boolean;
   #gone: IpcError | undefined;
 
   /**
@@ -96,6 +145,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     this.#closeTimeout = closeTimeout;
     this.#createDecoder = options.createDecoder ?? ((max) => new FrameDecoder({ maxFrameBytes: max }));
     this.#encodeHeader = options.encodeHeader ?? defaultHeader;
+    this.#reading = !options.lazyRead;
     if (socket) this._attach(socket);
   }
 
@@ -153,7 +203,20 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     socket.on('error', onError);
     socket.on('close', onClose);
     socket.on('drain', onDrain);
+    const unhookExit = onExitFlush(() => {
+      if (this.#socket !== socket) return;
+      const raw = socket as unknown as WritableInternals;
+      const fd = raw._handle?.fd;
+      // Only a plain socket with nothing in flight: TLS must encrypt, and an in-flight write
+      // would interleave.
+      if (raw.encrypted || typeof fd !== 'number' || fd < 0 || raw._writableState?.writing) return;
+      for (const entry of raw.writableBuffer ?? []) {
+        if (!(entry.chunk instanceof Uint8Array) || !writeAllSync(fd, entry.chunk)) return;
+      }
+      if (this.#slabEnd > this.#slabStart) writeAllSync(fd, this.#slab.subarray(this.#slabStart, this.#slabEnd));
+    });
     this.#detach = () => {
+      unhookExit();
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.off('drain', onDrain);
@@ -162,7 +225,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
       socket.off('error', onError);
       socket.on('error', () => {});
     };
-    if (this.#pausedByInbox) socket.pause();
+    if (this.#pausedByInbox || !this.#reading) socket.pause();
     else socket.resume();
     if (leftover && leftover.length > 0) onData(leftover);
     this.#drainWaiters();
@@ -276,8 +339,10 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
       this.#slabStart = this.#slabEnd = 0;
     }
     if (this.#slab.length - this.#slabEnd < need) {
-      this.#cork();
-      this.#flushSlab();
+      if (this.#slabEnd > this.#slabStart) {
+        this.#cork();
+        this.#flushSlab();
+      }
       const size = Math.min(SLAB_BYTES, Math.max(MIN_SLAB_BYTES, this.#slab.length * 2));
       this.#slab = Buffer.allocUnsafe(Math.max(size, need));
       this.#slabStart = this.#slabEnd = 0;
@@ -317,6 +382,13 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     this.#socket!.write(chunk);
   }
 
+  /** Starts reading (with `lazyRead`); idempotent. */
+  protected _startReading(): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    if (!this.#pausedByInbox) this.#socket?.resume();
+  }
+
   protected override _pause(): void {
     this.#pausedByInbox = true;
     this.#socket?.pause();
@@ -324,7 +396,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
 
   protected override _resume(): void {
     this.#pausedByInbox = false;
-    this.#socket?.resume();
+    if (this.#reading) this.#socket?.resume();
   }
 
   protected _destroy(): Promise<void> {

@@ -2,14 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Handle, HandleContext, Shareable, StreamConnectionOptions } from '@ipc/core';
+import type { Handle, HandleContext, RecvBytesOptions, Shareable, StreamConnectionOptions, WaitOptions } from '@ipc/core';
 import { IpcError, StreamConnection, codecName, moduleUrl, registerHandleKind, toHandle } from '@ipc/core';
 
 /** The handle kind of a pipe end passed to a child process. */
 export const PIPE_HANDLE_KIND = '@ipc/pipe.Connection';
 
 /** Options of {@link Pipe}. */
-export interface PipeOptions<T = unknown> extends Omit<StreamConnectionOptions<T>, 'direction' | 'createDecoder' | 'encodeHeader'> {
+export interface PipeOptions<T = unknown> extends Omit<StreamConnectionOptions<T>, 'direction' | 'createDecoder' | 'encodeHeader' | 'lazyRead'> {
   /**
    * `true` (default): both ends send and receive. `false`: the first end only receives and the
    * second only sends, like Python's `Pipe(duplex=False)`; the wrong direction is refused with
@@ -42,8 +42,30 @@ export class PipeConnection<T = unknown> extends StreamConnection<T> implements 
    * @param options - codec, bounds, direction
    */
   constructor(socket: net.Socket, options: PipeEndOptions<T>) {
-    super(socket, options);
+    // Lazy: an end does not read before its first receive, so bytes sent to it before it moves
+    // to a child stay in the kernel for the child.
+    super(socket, { ...options, lazyRead: true });
     this.#options = options;
+  }
+
+  override recv(options?: WaitOptions): Promise<T> {
+    this._startReading();
+    return super.recv(options);
+  }
+
+  override recvBytes(options?: RecvBytesOptions): Promise<Uint8Array> {
+    this._startReading();
+    return super.recvBytes(options);
+  }
+
+  override poll(timeout?: number): Promise<boolean> {
+    this._startReading();
+    return super.poll(timeout);
+  }
+
+  override [Symbol.asyncIterator](): AsyncIterator<T> {
+    this._startReading();
+    return super[Symbol.asyncIterator]();
   }
 
   /** The file descriptor of this end (Unix only), or undefined once closed. */
@@ -119,7 +141,8 @@ export async function socketPair(): Promise<[net.Socket, net.Socket]> {
   const path = windows
     ? `\\\\.\\pipe\\ipc-pipe-${process.pid}-${Math.random().toString(36).slice(2)}`
     : join(dir!, 's');
-  const server = net.createServer();
+  // Neither socket may read before its end is used: an end may still move to a child.
+  const server = net.createServer({ pauseOnConnect: true });
   try {
     const accepted = new Promise<net.Socket>((resolve, reject) => {
       server.once('connection', resolve);
@@ -133,6 +156,7 @@ export async function socketPair(): Promise<[net.Socket, net.Socket]> {
       });
     });
     const client = net.connect({ path });
+    client.pause();
     const connected = new Promise<void>((resolve, reject) => {
       client.once('connect', resolve);
       client.once('error', reject);
