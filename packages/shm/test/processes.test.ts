@@ -109,4 +109,28 @@ describe('worker threads', () => {
       }
     }
   });
+
+  it('a worker waiting on a posted buffer whose segment was already unlinked still wakes (by polling)', async () => {
+    const shm = SharedMemory.create({ size: 8 });
+    const v = new Int32Array(shm.buffer);
+    shm.unlink();
+    const worker = new Worker(fixture('worker-waiter.mjs'), { workerData: { buffer: shm.buffer, mode: 'async' } });
+    try {
+      const msgs: unknown[] = [];
+      const got = new Promise<void>((resolve) =>
+        worker.on('message', (m) => {
+          msgs.push(m);
+          if (msgs.length === 2) resolve();
+        }),
+      );
+      while (msgs.length === 0) await new Promise((r) => setTimeout(r, 2));
+      Atomics.store(v, 0, 1);
+      notify(v, 0);
+      await got;
+      expect(['ok', 'not-equal']).toContain(msgs[1]);
+      expect(Atomics.load(v, 1)).toBe(99);
+    } finally {
+      await worker.terminate();
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync, fstatSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { fromSystemError } from '@ipc/core';
 import type { IpcError } from '@ipc/core';
 import { MAGIC, TRAILER_BYTES, parseTrailer, type TrailerInfo } from './layout.js';
@@ -20,37 +20,35 @@ export function rememberBuffer(buffer: SharedArrayBuffer, ref: SegmentRef): void
   byBuffer.set(buffer, ref);
 }
 
-// Segments mapped only to reach the trailer of a buffer that was posted to this thread, by name.
-const trailerCache = new Map<string, SegmentRef>();
-
 /**
  * Finds the segment under a SharedArrayBuffer: a buffer this thread mapped is known; one that was
- * posted here from another thread is looked up in /proc/self/maps by its address.
- * @throws {TypeError} when the buffer is not shared memory from this package
+ * posted here from another thread is looked up in /proc/self/maps by its address (once per buffer),
+ * and its trailer mapped again by name, if the name still leads to the same file (inode).
+ * @throws {TypeError} when the buffer is not shared memory from /dev/shm
  */
 export function segmentOf(buffer: SharedArrayBuffer): SegmentRef {
   const known = byBuffer.get(buffer);
   if (known) return known;
-  const address = native().address(buffer);
-  const name = mappedShmName(address);
-  if (name === undefined) {
+  const found = mappedShm(native().address(buffer));
+  if (found === undefined) {
     throw new TypeError('view must be over the buffer of a SharedMemory (a segment in /dev/shm), not a plain SharedArrayBuffer');
   }
-  let ref = trailerCache.get(name);
-  if (!ref) {
+  let ref: SegmentRef = { name: found.name, trailer: null };
+  if (!found.deleted) {
     try {
-      const [, trailer] = native().open(`/${name}`, TRAILER_BYTES, MAGIC);
-      ref = { name, trailer: trailer ? new Int32Array(trailer) : null };
+      const [, trailer] = native().open(`/${found.name}`, TRAILER_BYTES, MAGIC);
+      // The name may have been unlinked and reused since this buffer was mapped: then the trailer we
+      // just mapped belongs to another segment, and waits on this buffer fall back to polling.
+      if (trailer && statSync(`/dev/shm/${found.name}`).ino === found.inode) ref = { name: found.name, trailer: new Int32Array(trailer) };
     } catch {
-      ref = { name, trailer: null };
+      // gone: polling fallback
     }
-    trailerCache.set(name, ref);
   }
   byBuffer.set(buffer, ref);
   return ref;
 }
 
-function mappedShmName(address: number): string | undefined {
+function mappedShm(address: number): { name: string; inode: number; deleted: boolean } | undefined {
   let maps: string;
   try {
     maps = readFileSync('/proc/self/maps', 'utf8');
@@ -64,8 +62,9 @@ function mappedShmName(address: number): string | undefined {
     const start = parseInt(line.slice(0, dash), 16);
     const end = parseInt(line.slice(dash + 1, space), 16);
     if (address < start || address >= end) continue;
-    const m = /\s\/dev\/shm\/(\S+)$/.exec(line);
-    return m ? m[1] : undefined;
+    // start-end perms offset dev inode path [(deleted)]
+    const m = /^\S+ \S+ \S+ \S+ (\d+)\s+\/dev\/shm\/(\S+)( \(deleted\))?$/.exec(line);
+    return m ? { name: m[2]!, inode: Number(m[1]), deleted: m[3] !== undefined } : undefined;
   }
   return undefined;
 }
