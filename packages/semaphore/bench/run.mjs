@@ -18,8 +18,16 @@ const ROUNDS = scale(3000, 200);
 
 function once(emitter, event) {
   return new Promise((resolve, reject) => {
-    emitter.once(event, resolve);
-    emitter.once('error', reject);
+    const ok = (value) => {
+      emitter.off('error', fail);
+      resolve(value);
+    };
+    const fail = (err) => {
+      emitter.off(event, ok);
+      reject(err);
+    };
+    emitter.once(event, ok);
+    emitter.once('error', fail);
   });
 }
 
@@ -76,10 +84,10 @@ async function sendRoundTrip() {
   }
 }
 
-async function semaphoreHandoff(mode) {
-  const ping = Semaphore.create({ value: 0 });
-  const pong = Semaphore.create({ value: 0 });
-  const child = fork(CHILD, [mode === 'async' ? 'async-pong' : 'sync-pong', ping.name, pong.name, String(ROUNDS)]);
+async function semaphoreHandoff(mode, spin = 0) {
+  const ping = Semaphore.create({ value: 0, spin });
+  const pong = Semaphore.create({ value: 0, spin });
+  const child = fork(CHILD, [mode === 'async' ? 'async-pong' : 'sync-pong', ping.name, pong.name, String(ROUNDS), String(spin)]);
   try {
     await once(child, 'message');
     if (mode === 'async') {
@@ -92,7 +100,7 @@ async function semaphoreHandoff(mode) {
       }
       return percentile(times, 50);
     }
-    const w = new Worker(new URL('./sync-worker.mjs', import.meta.url), { workerData: { role: 'ping', a: ping.name, b: pong.name, rounds: ROUNDS } });
+    const w = new Worker(new URL('./sync-worker.mjs', import.meta.url), { workerData: { role: 'ping', a: ping.name, b: pong.name, rounds: ROUNDS, spin } });
     try {
       await once(w, 'message');
       w.postMessage('go');
@@ -165,6 +173,20 @@ const cases = [
     higherIsBetter: false,
     baseline: 'C futex ping-pong p50',
     fn: () => semaphoreHandoff('sync'),
+  },
+  {
+    name: 'Semaphore pair handoff, async, spin 50 us, p50',
+    unit: 'us',
+    higherIsBetter: false,
+    baseline: 'process.send round trip p50',
+    fn: () => semaphoreHandoff('async', 50),
+  },
+  {
+    name: 'Semaphore pair handoff, acquireSync in workers, spin 50 us, p50',
+    unit: 'us',
+    higherIsBetter: false,
+    baseline: 'C futex ping-pong p50',
+    fn: () => semaphoreHandoff('sync', 50),
   },
 ];
 

@@ -2,9 +2,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Semaphore } from '../dist/index.js';
 
-const { role, a, b, rounds } = workerData;
-const ping = Semaphore.open(a);
-const pong = Semaphore.open(b);
+const { role, a, b, rounds, spin } = workerData;
+const ping = Semaphore.open(a, { spin });
+const pong = Semaphore.open(b, { spin });
 if (role === 'pong') {
   parentPort.postMessage('ready');
   for (let i = 0; i < rounds; i++) {

@@ -10,6 +10,7 @@ import {
   validateInt,
   validatePrimitiveOptions,
   type Placement,
+  type Tuning,
   type PlacementOptions,
   type PrimitiveOptions,
 } from './base.js';

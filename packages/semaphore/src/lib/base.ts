@@ -59,7 +59,23 @@ export interface PrimitiveOptions {
    * 1 to 2147483647.
    */
   ownerCheckInterval?: number;
+  /**
+   * Microseconds (0 to 1000, default 0: off) to poll the shared word before parking, for
+   * request/response patterns where the answer comes within microseconds. Adaptive: the budget
+   * halves after spins that fail and recovers after spins that succeed. An async spin holds this
+   * thread's event loop for at most that long per wait.
+   */
+  spin?: number;
 }
+
+/** Validated per-handle tuning. */
+export interface Tuning {
+  ownerCheckInterval: number;
+  spin: number;
+}
+
+/** The most microseconds a wait may spin. */
+export const MAX_SPIN_US = 1000;
 
 /**
  * Where a new primitive lives: its own segment (the default; `name`, `exclusive` and
@@ -80,18 +96,20 @@ export interface PlacementOptions extends PrimitiveOptions {
 }
 
 /** Validates the options every primitive takes. */
-export function validatePrimitiveOptions(options: PrimitiveOptions | undefined, name = 'options'): number {
-  if (options === undefined) return DEFAULT_OWNER_CHECK_INTERVAL;
+export function validatePrimitiveOptions(options: PrimitiveOptions | undefined, name = 'options'): Tuning {
+  if (options === undefined) return { ownerCheckInterval: DEFAULT_OWNER_CHECK_INTERVAL, spin: 0 };
   if (typeof options !== 'object' || options === null) throw new TypeError(`${name} must be an object, got ${typeof options}`);
-  const v = options.ownerCheckInterval;
-  if (v === undefined) return DEFAULT_OWNER_CHECK_INTERVAL;
+  const v = options.ownerCheckInterval ?? DEFAULT_OWNER_CHECK_INTERVAL;
   if (typeof v !== 'number' || !Number.isInteger(v)) {
     throw new TypeError(`${name}.ownerCheckInterval must be an integer number of milliseconds, got ${String(v)}`);
   }
   if (v < 1 || v > MAX_TIMEOUT_MS) {
     throw new RangeError(`${name}.ownerCheckInterval must be between 1 and ${MAX_TIMEOUT_MS}, got ${v}`);
   }
-  return v;
+  const spin = options.spin ?? 0;
+  if (typeof spin !== 'number' || Number.isNaN(spin)) throw new TypeError(`${name}.spin must be a number of microseconds, got ${String(spin)}`);
+  if (spin < 0 || spin > MAX_SPIN_US) throw new RangeError(`${name}.spin must be between 0 and ${MAX_SPIN_US}, got ${spin}`);
+  return { ownerCheckInterval: v, spin };
 }
 
 /** Validates a positive integer option. */
@@ -227,21 +245,29 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
   protected readonly placement: Placement;
   /** @internal */
   protected readonly checkInterval: number;
+  readonly #spinMax: number;
+  #spinBudget: number;
+  #spinSkips = 0;
   /** @internal */
   protected readonly queue: Array<WaitNode<D, T>> = [];
   #closed = false;
   #pumping = false;
   #parked = false;
-  #parkAbort: AbortController | undefined;
+  // One controller reused across parks (creating an AbortSignal and its first listener costs ~7 us
+  // here, more than the rest of a wake-up); replaced only once aborted.
+  #parkCtl: AbortController | undefined;
+  #parkedAsync = false;
   #lastCheck = 0;
   readonly #kind: KindName;
 
   /** @internal */
-  protected constructor(kind: KindName, placement: Placement, view: Int32Array, checkInterval: number) {
+  protected constructor(kind: KindName, placement: Placement, view: Int32Array, tuning: Tuning) {
     this.#kind = kind;
     this.placement = placement;
     this.v = view;
-    this.checkInterval = checkInterval;
+    this.checkInterval = tuning.ownerCheckInterval;
+    this.#spinMax = tuning.spin;
+    this.#spinBudget = tuning.spin;
   }
 
   /** The name of the segment this primitive lives in (pass it to `open`). */
@@ -278,6 +304,7 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
       name: this.placement.memory.name,
       offset: this.placement.offset,
       ownerCheckInterval: this.checkInterval,
+      spin: this.#spinMax,
       ...this.handleExtra(),
     };
   }
@@ -294,7 +321,7 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
       this.#parked = false;
       Atomics.sub(this.v, H_WAITERS, 1);
     }
-    this.#parkAbort?.abort();
+    this.#unpark();
     const err = closedError(this.#kind);
     for (const node of [...this.queue]) node.reject(err);
     this.queue.length = 0;
@@ -350,6 +377,30 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
     return this.checkOwners();
   }
 
+  /**
+   * @internal Polls `v[index]` for up to the spin budget; true when it moved off `observed`.
+   * Adaptive: a failed spin halves the budget, a successful one doubles it back (up to the
+   * option); at zero, spinning resumes on probation every 32 parks.
+   */
+  protected spinUntilChanged(index: number, observed: number): boolean {
+    if (this.#spinMax === 0) return false;
+    if (this.#spinBudget < 1) {
+      if (++this.#spinSkips < 32) return false;
+      this.#spinSkips = 0;
+      this.#spinBudget = Math.max(1, this.#spinMax / 4);
+    }
+    const end = performance.now() + this.#spinBudget / 1000;
+    const v = this.v;
+    do {
+      if (Atomics.load(v, index) !== observed) {
+        this.#spinBudget = Math.min(this.#spinMax, this.#spinBudget * 2);
+        return true;
+      }
+    } while (performance.now() < end);
+    this.#spinBudget /= 2;
+    return false;
+  }
+
   /** @internal Queues an async wait, served by the pump. */
   protected enqueue(options: WaitOptions | undefined, data: D, what: string): Promise<T> {
     return waitFor<T>(
@@ -368,14 +419,22 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
   #remove(node: WaitNode<D, T>): void {
     const i = this.queue.indexOf(node);
     if (i >= 0) this.queue.splice(i, 1);
-    if (this.queue.length === 0) this.#parkAbort?.abort();
+    if (this.queue.length === 0) this.#unpark();
   }
 
   /** @internal Wakes the pump now (a local change made progress possible). */
   protected kick(): void {
     if (this.queue.length === 0) return;
-    if (this.#pumping) this.#parkAbort?.abort();
+    if (this.#pumping) this.#unpark();
     else void this.#pump();
+  }
+
+  #unpark(): void {
+    if (!this.#parkedAsync) return;
+    this.#parkedAsync = false;
+    const ctl = this.#parkCtl;
+    this.#parkCtl = undefined;
+    ctl?.abort();
   }
 
   async #pump(): Promise<void> {
@@ -387,16 +446,17 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
         if (this.queue.length === 0 || this.#closed) return;
         if (this.maybeCheckOwners()) continue;
         const index = this.parkIndex();
+        if (this.spinUntilChanged(index, observed)) continue;
         Atomics.add(v, H_WAITERS, 1);
         this.#parked = true;
         try {
           // Re-check after registering as a waiter: a waker updates the word, then reads WAITERS.
           if (Atomics.load(v, index) !== observed) continue;
-          const ac = new AbortController();
-          this.#parkAbort = ac;
-          await wait(v, index, observed, { timeout: this.checkInterval, signal: ac.signal }).catch(() => 'aborted');
+          this.#parkCtl ??= new AbortController();
+          this.#parkedAsync = true;
+          await wait(v, index, observed, { timeout: this.checkInterval, signal: this.#parkCtl.signal }).catch(() => 'aborted');
         } finally {
-          this.#parkAbort = undefined;
+          this.#parkedAsync = false;
           if (this.#parked) {
             this.#parked = false;
             Atomics.sub(v, H_WAITERS, 1);
@@ -443,6 +503,7 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
       const left = deadline.remaining();
       if (left === 0) throw timeoutError(timeout ?? 0, what);
       const index = this.parkIndex();
+      if (this.spinUntilChanged(index, r)) continue;
       Atomics.add(v, H_WAITERS, 1);
       try {
         if (Atomics.load(v, index) !== r) continue;

@@ -11,6 +11,7 @@ import {
   validateInt,
   validatePrimitiveOptions,
   type Placement,
+  type Tuning,
   type PlacementOptions,
   type PrimitiveOptions,
 } from './base.js';
@@ -79,7 +80,7 @@ export class Condition extends Primitive<never, never> {
   readonly #cap: number;
   readonly #pending = new Set<AbortController>();
 
-  private constructor(placement: Placement, view: Int32Array, interval: number, lock: Mutex, ownsLock: boolean) {
+  private constructor(placement: Placement, view: Int32Array, interval: Tuning, lock: Mutex, ownsLock: boolean) {
     super('Condition', placement, view, interval);
     this.#lock = lock;
     this.#ownsLock = ownsLock;
@@ -109,7 +110,7 @@ export class Condition extends Primitive<never, never> {
     const placement = placeBlock(given === undefined ? own + MUTEX_BYTES : own, options);
     let lock: Mutex;
     if (given === undefined) {
-      lock = RLock.create({ memory: placement.memory, offset: placement.offset + own, ownerCheckInterval: interval });
+      lock = RLock.create({ memory: placement.memory, offset: placement.offset + own, ...interval });
     } else {
       if (given.closed) throw closedError(given instanceof RLock ? 'RLock' : 'Lock');
       lock = given;
@@ -126,12 +127,12 @@ export class Condition extends Primitive<never, never> {
     return new Condition(placement, view, interval, lock, given === undefined);
   }
 
-  static #fromBlock(placement: Placement, view: Int32Array, interval: number): Condition {
+  static #fromBlock(placement: Placement, view: Int32Array, interval: Tuning): Condition {
     const len = view[LOCK_NAME_LEN]!;
     const lockName = Buffer.from(view.buffer, view.byteOffset + LOCK_NAME * 4, len).toString('utf8');
     const kind = view[LOCK_KIND] === 2 ? RLock : Lock;
     const offset = view[LOCK_OFFSET]!;
-    const options = { ownerCheckInterval: interval };
+    const options = { ...interval };
     const lock =
       lockName === placement.memory.name
         ? kind.attach(placement.memory, offset, options)

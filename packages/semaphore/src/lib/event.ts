@@ -9,6 +9,7 @@ import {
   publishBlock,
   validatePrimitiveOptions,
   type Placement,
+  type Tuning,
   type PlacementOptions,
   type PrimitiveOptions,
 } from './base.js';
@@ -30,7 +31,7 @@ const ALL = 0x7fffffff;
  * await ready.wait({ timeout: 5000 });
  */
 export class Event extends Primitive<number, void> {
-  private constructor(placement: Placement, view: Int32Array, interval: number) {
+  private constructor(placement: Placement, view: Int32Array, interval: Tuning) {
     super('Event', placement, view, interval);
   }
 

@@ -1,3 +1,9 @@
+/** What a guard releases. @internal */
+export interface Releasable {
+  /** Releases one acquisition made by this thread. */
+  _releaseOne(): void;
+}
+
 /**
  * What `acquire()` and `tryAcquire()` hand back: releases what was acquired, once, by `release()` or
  * at the end of a `using` / `await using` block.
@@ -12,28 +18,29 @@ export class ReleaseGuard implements Disposable, AsyncDisposable {
    * the shared state it protected may be half-updated.
    */
   readonly ownerDied: boolean;
-  #release: (() => void) | undefined;
+  #owner: Releasable | null;
 
   /** @internal */
-  constructor(release: () => void, ownerDied: boolean) {
-    this.#release = release;
+  constructor(owner: Releasable, ownerDied: boolean) {
+    this.#owner = owner;
     this.ownerDied = ownerDied;
   }
 
   /** True once released. */
   get released(): boolean {
-    return this.#release === undefined;
+    return this.#owner === null;
   }
 
   /**
    * Releases what this guard holds. Idempotent: a second call does nothing.
-   * @throws {IpcError} ERR_IPC_CLOSED when the primitive was closed in the meantime
+   * @throws {IpcError} ERR_IPC_CLOSED when the primitive was closed in the meantime;
+   *   ERR_IPC_NOT_OWNER when the lock was released through the lock itself in the meantime
    */
   release(): void {
-    const fn = this.#release;
-    if (fn === undefined) return;
-    this.#release = undefined;
-    fn();
+    const owner = this.#owner;
+    if (owner === null) return;
+    this.#owner = null;
+    owner._releaseOne();
   }
 
   /** Releases at the end of a `using` block. */

@@ -1,6 +1,7 @@
 import { IpcError, validateWaitOptions, type WaitOptions } from '@ipc/core';
 import {
   HEADER_WORDS,
+  H_WAITERS,
   Primitive,
   attachBlock,
   initBlock,
@@ -10,6 +11,7 @@ import {
   validatePrimitiveOptions,
   type KindName,
   type Placement,
+  type Tuning,
   type PlacementOptions,
   type PrimitiveOptions,
 } from './base.js';
@@ -38,19 +40,18 @@ export const MUTEX_BYTES = WORDS * 4;
  */
 export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
   readonly #recursive: boolean;
-  readonly #release = (): void => this.release();
   readonly #what: string;
   readonly #me = identity();
 
   /** @internal */
-  protected constructor(kind: KindName, placement: Placement, view: Int32Array, checkInterval: number) {
+  protected constructor(kind: KindName, placement: Placement, view: Int32Array, checkInterval: Tuning) {
     super(kind, placement, view, checkInterval);
     this.#recursive = kind === 'RLock';
     this.#what = kind;
   }
 
   /** @internal */
-  protected static init(kind: KindName, options: PlacementOptions | undefined): [Placement, Int32Array, number] {
+  protected static init(kind: KindName, options: PlacementOptions | undefined): [Placement, Int32Array, Tuning] {
     const interval = validatePrimitiveOptions(options);
     const placement = placeBlock(MUTEX_BYTES, options);
     const view = initBlock(placement, WORDS, kind);
@@ -66,7 +67,7 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
     if (prev !== 0) {
       if (this.#recursive && prev === me.pid && v[TID] === me.tid1) {
         v[COUNT]!++;
-        return new ReleaseGuard(this.#release, false);
+        return new ReleaseGuard(this, false);
       }
       return prev;
     }
@@ -75,7 +76,7 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
     v[START_HI] = me.startHi;
     v[COUNT] = 1;
     const died = Atomics.load(v, DIED) !== 0 && Atomics.exchange(v, DIED, 0) !== 0;
-    return new ReleaseGuard(this.#release, died);
+    return new ReleaseGuard(this, died);
   }
 
   /**
@@ -84,7 +85,7 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
    * @throws {IpcError} ERR_IPC_CLOSED
    */
   tryAcquire(): ReleaseGuard | null {
-    this.assertOpen();
+    if (this.closed) this.assertOpen();
     let r = this.#take();
     if (typeof r === 'number' && this.maybeCheckOwners()) r = this.#take();
     return typeof r === 'number' ? null : r;
@@ -129,9 +130,15 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
    * @throws {IpcError} ERR_IPC_NOT_OWNER when this thread does not hold it; ERR_IPC_CLOSED
    */
   release(): void {
-    this.assertOpen();
+    this._releaseOne();
+  }
+
+  /** @internal */
+  _releaseOne(): void {
+    if (this.closed) this.assertOpen();
     const v = this.v;
-    if (!this._isOwner()) {
+    const me = this.#me;
+    if (Atomics.load(v, STATE) !== me.pid || v[TID] !== me.tid1) {
       throw new IpcError('ERR_IPC_NOT_OWNER', `${this.#what}.release: this thread does not hold the ${this.#what}`, {
         details: { owner: Atomics.load(v, STATE), pid: process.pid },
       });
@@ -145,7 +152,7 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
     v[START_LO] = 0;
     v[START_HI] = 0;
     Atomics.store(v, STATE, 0);
-    this.wake(STATE, 1);
+    if (Atomics.load(v, H_WAITERS) > 0) this.wake(STATE, 1);
   }
 
   /** True when some thread of some process holds the lock. */
@@ -230,7 +237,7 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
  * }
  */
 export class Lock extends Mutex {
-  private constructor(placement: Placement, view: Int32Array, interval: number) {
+  private constructor(placement: Placement, view: Int32Array, interval: Tuning) {
     super('Lock', placement, view, interval);
   }
 
@@ -273,7 +280,7 @@ export class Lock extends Mutex {
  * as many times. Like Python's `RLock`. In async code, all tasks of one thread count as one owner.
  */
 export class RLock extends Mutex {
-  private constructor(placement: Placement, view: Int32Array, interval: number) {
+  private constructor(placement: Placement, view: Int32Array, interval: Tuning) {
     super('RLock', placement, view, interval);
   }
 

@@ -6,9 +6,13 @@ import { Lock, RLock } from './lock.js';
 import { BoundedSemaphore, Semaphore } from './semaphore.js';
 import { registerLockFactory } from './shm.js';
 
-function opts(h: Handle): { offset: number; ownerCheckInterval?: number } {
+function opts(h: Handle): { offset: number; ownerCheckInterval?: number; spin?: number } {
   if (typeof h.name !== 'string' || typeof h.offset !== 'number') throw new TypeError(`malformed ${h.kind} handle`);
-  return typeof h.ownerCheckInterval === 'number' ? { offset: h.offset, ownerCheckInterval: h.ownerCheckInterval } : { offset: h.offset };
+  return {
+    offset: h.offset,
+    ...(typeof h.ownerCheckInterval === 'number' ? { ownerCheckInterval: h.ownerCheckInterval } : {}),
+    ...(typeof h.spin === 'number' ? { spin: h.spin } : {}),
+  };
 }
 
 const kinds = { Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier } as const;
@@ -18,5 +22,6 @@ export function registerKinds(): void {
   for (const [kind, cls] of Object.entries(kinds)) {
     registerHandleKind(`@ipc/semaphore.${kind}`, (h) => cls.open(h.name as string, opts(h)));
   }
-  registerLockFactory(() => Lock.create());
+  // Value(..., { lock: true }) in @ipc/shm gets a process-shared RLock, like Python's.
+  registerLockFactory(() => RLock.create());
 }

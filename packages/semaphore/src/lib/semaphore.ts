@@ -12,6 +12,7 @@ import {
   validatePrimitiveOptions,
   type KindName,
   type Placement,
+  type Tuning,
   type PlacementOptions,
   type PrimitiveOptions,
 } from './base.js';
@@ -71,10 +72,9 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
   readonly #cap: number;
   readonly #bounded: boolean;
   readonly #what: string;
-  readonly #release = (): void => this.release();
 
   /** @internal */
-  protected constructor(kind: KindName, placement: Placement, view: Int32Array, interval: number) {
+  protected constructor(kind: KindName, placement: Placement, view: Int32Array, interval: Tuning) {
     super(kind, placement, view, interval);
     this.#cap = view[CAP]!;
     this.#bounded = kind === 'BoundedSemaphore';
@@ -82,7 +82,7 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
   }
 
   /** @internal */
-  protected static init(kind: KindName, options: SemaphoreOptions | undefined): [Placement, Int32Array, number] {
+  protected static init(kind: KindName, options: SemaphoreOptions | undefined): [Placement, Int32Array, Tuning] {
     const interval = validatePrimitiveOptions(options);
     const { value, cap } = validateSemaphoreOptions(options);
     const words = semaphoreWords(cap);
@@ -139,7 +139,7 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
         if (e >= 0 && v[e + E_PID] === this.#pid && v[e + E_TID] === this.#tid1) Atomics.add(v, e + E_COUNT, 1);
         else this.#record();
         const died = Atomics.load(v, DIED) > 0 && takeCount(v, DIED, 1) === 1;
-        return new ReleaseGuard(this.#release, died);
+        return new ReleaseGuard(this, died);
       }
       cur = prev;
     }
@@ -157,7 +157,7 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
    * @throws {IpcError} ERR_IPC_CLOSED
    */
   tryAcquire(): ReleaseGuard | null {
-    this.assertOpen();
+    if (this.closed) this.assertOpen();
     let r = this.#take();
     if (typeof r === 'number' && this.maybeCheckOwners()) r = this.#take();
     return typeof r === 'number' ? null : r;
@@ -202,7 +202,16 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
    */
   release(n = 1): void {
     if (n !== 1) validateInt(n, 'n', 1, MAX_VALUE);
-    this.assertOpen();
+    this.#release(n);
+  }
+
+  /** @internal */
+  _releaseOne(): void {
+    this.#release(1);
+  }
+
+  #release(n: number): void {
+    if (this.closed) this.assertOpen();
     const v = this.v;
     if (this.#bounded) {
       const max = v[MAX]!;
@@ -224,7 +233,11 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
     // Return our own recorded permit first, else an untracked one, else one of another holder.
     const e = this.#entry;
     let left = n;
-    if (e >= 0 && v[e + E_PID] === this.#pid && v[e + E_TID] === this.#tid1) left -= takeCount(v, e + E_COUNT, left);
+    if (e >= 0 && v[e + E_PID] === this.#pid && v[e + E_TID] === this.#tid1) {
+      const c = Atomics.load(v, e + E_COUNT);
+      if (n === 1 && c > 0 && Atomics.compareExchange(v, e + E_COUNT, c, c - 1) === c) left = 0;
+      else left -= takeCount(v, e + E_COUNT, left);
+    }
     if (left > 0) {
       left -= takeCount(v, UNTRACKED, left);
       if (left > 0) takeFromAny(v, TABLE, this.#cap, left, e);
@@ -289,7 +302,7 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
  * `ERR_IPC_OVER_RELEASE` (Python raises ValueError).
  */
 export class BoundedSemaphore extends Semaphore {
-  private constructor(placement: Placement, view: Int32Array, interval: number) {
+  private constructor(placement: Placement, view: Int32Array, interval: Tuning) {
     super('BoundedSemaphore', placement, view, interval);
   }
 
