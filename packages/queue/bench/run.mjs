@@ -31,7 +31,13 @@ function spawnPeer(args, serialization = 'json') {
     });
   });
   const exited = once(child, 'exit');
-  return { child, ready, exited };
+  // A peer that dies early fails the case instead of leaving it waiting forever.
+  const failed = exited.then(([code, signal]) => {
+    if (code !== 0) throw new Error(`bench peer ${args[0]} exited with ${code ?? signal}`);
+    return new Promise(() => {});
+  });
+  failed.catch(() => {});
+  return { child, ready: Promise.race([ready, failed]), exited, failed };
 }
 
 const doneOf = (peer) =>
@@ -56,8 +62,13 @@ async function queueCase(kind, count, producers = 1, consumers = 0, mb = false) 
     const dones = cs.map(doneOf);
     const t0 = performance.now();
     for (const p of [...cs, ...ps]) p.child.send('go');
-    if (consumers === 0) for (let i = 0; i < count; i++) await q.get();
-    else await Promise.all(dones);
+    const peersFailed = Promise.race([...ps, ...cs].map((p) => p.failed));
+    if (consumers === 0) {
+      const getAll = (async () => {
+        for (let i = 0; i < count; i++) await q.get();
+      })();
+      await Promise.race([getAll, peersFailed]);
+    } else await Promise.race([Promise.all(dones), peersFailed]);
     const s = (performance.now() - t0) / 1000;
     await Promise.all([...ps, ...cs].map((p) => p.exited));
     return mb ? (count * SIZE[kind]) / s / 1e6 : count / s;

@@ -389,6 +389,29 @@ function define(o: Record<string, unknown>, key: string | number, value: unknown
   else o[k] = value;
 }
 
+/** What {@link decodePlain} returns for bytes it leaves to node:v8. */
+export const NOT_PLAIN: unique symbol = Symbol('not plain');
+
+/**
+ * Decodes plain data only, never calling node:v8: safe on a view of shared memory, since nothing
+ * is kept that refers to the bytes.
+ */
+export function decodePlain(bytes: Uint8Array): unknown {
+  if (bytes.byteLength < 2 || bytes[0] !== 0xff || bytes[1] !== VERSION) return NOT_PLAIN;
+  src = bytes;
+  at = 2;
+  end = bytes.byteLength;
+  try {
+    const v = readValue(0);
+    return at === end ? v : NOT_PLAIN;
+  } catch (err) {
+    if (err !== FALLBACK) throw err;
+    return NOT_PLAIN;
+  } finally {
+    src = EMPTY;
+  }
+}
+
 /**
  * Decodes bytes written by {@link encodeStructured} or `v8.serialize`.
  * @throws {IpcError} ERR_IPC_DECODE on bytes that node:v8 cannot read either
