@@ -41,13 +41,44 @@ void ReleaseMapping(void* /*data*/, size_t /*len*/, void* deleter_data) {
 
 // Per-environment state: the doorbell pipes this thread created, closed when the thread's
 // environment is torn down (worker exit included).
-struct State {
-  std::vector<int> fds;
+struct Owned {
+  std::string name;
+  double startTime;
 };
 
-// Runs when the environment is torn down (process exit, worker exit or terminate).
+struct State {
+  std::vector<int> fds;
+  // Segments this environment created with unlinkOnExit and has not unlinked yet.
+  std::vector<Owned> owned;
+  size_t trailerBytes = 0;
+};
+
+// Unlinks `name` only if its trailer still names this process (pid and start time) as the creator:
+// the name may have been unlinked and reused by someone else meanwhile.
+void UnlinkIfOurs(const Owned& o, size_t trailerBytes) {
+  int fd = shm_open(o.name.c_str(), O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) return;
+  struct stat st;
+  bool ours = false;
+  if (fstat(fd, &st) == 0 && trailerBytes > 0 && static_cast<size_t>(st.st_size) > trailerBytes) {
+    char head[32];
+    if (pread(fd, head, sizeof head, st.st_size - static_cast<off_t>(trailerBytes)) == static_cast<ssize_t>(sizeof head)) {
+      int32_t pid;
+      double start;
+      memcpy(&pid, head + 20, 4);
+      memcpy(&start, head + 24, 8);
+      ours = pid == getpid() && start == o.startTime;
+    }
+  }
+  close(fd);
+  if (ours) shm_unlink(o.name.c_str());
+}
+
+// Runs when the environment is torn down (worker exit or terminate, and process teardown): a
+// terminated worker never emits 'exit', so its segments are unlinked here.
 void FinalizeState(Napi::Env /*env*/, State* s) {
   for (int fd : s->fds) close(fd);
+  for (const Owned& o : s->owned) UnlinkIfOurs(o, s->trailerBytes);
   delete s;
 }
 
@@ -299,6 +330,26 @@ Napi::Value Ring(const Napi::CallbackInfo& info) {
   }
 }
 
+// own(name, startTime, trailerBytes) / disown(name): the segments to unlink at teardown.
+Napi::Value Own(const Napi::CallbackInfo& info) {
+  State* s = GetState(info.Env());
+  s->owned.push_back({info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Number>().DoubleValue()});
+  s->trailerBytes = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value Disown(const Napi::CallbackInfo& info) {
+  State* s = GetState(info.Env());
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  for (size_t i = 0; i < s->owned.size(); i++) {
+    if (s->owned[i].name == name) {
+      s->owned.erase(s->owned.begin() + static_cast<long>(i));
+      break;
+    }
+  }
+  return info.Env().Undefined();
+}
+
 // address(sharedArrayBuffer) -> the start address, to find its mapping in /proc/self/maps.
 Napi::Value Address(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -317,6 +368,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("futexWait", Napi::Function::New(env, FutexWait, "futexWait"));
   exports.Set("futexWake", Napi::Function::New(env, FutexWake, "futexWake"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("own", Napi::Function::New(env, Own, "own"));
+  exports.Set("disown", Napi::Function::New(env, Disown, "disown"));
   exports.Set("ring", Napi::Function::New(env, Ring, "ring"));
   exports.Set("address", Napi::Function::New(env, Address, "address"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -132,5 +133,13 @@ describe('worker threads', () => {
     } finally {
       await worker.terminate();
     }
+  });
+
+  it('a worker\'s segments are unlinked when it is terminated', async () => {
+    const worker = new Worker(fixture('worker-creator.mjs'));
+    const name = await new Promise<string>((resolve) => worker.once('message', resolve));
+    expect(existsSync(`/dev/shm/${name}`)).toBe(true);
+    await worker.terminate();
+    expect(existsSync(`/dev/shm/${name}`)).toBe(false);
   });
 });

@@ -20,6 +20,10 @@ export interface NativeBinding {
   pipe(): [number, number];
   /** write(fd, [token, wordIndex, count]): 0 or the errno (EAGAIN 11, EPIPE 32, ...). */
   ring(fd: number, token: number, wordIndex: number, count: number): number;
+  /** Records a segment to unlink when this thread's environment is torn down (if still ours). */
+  own(name: string, startTime: number, trailerBytes: number): void;
+  /** Forgets a segment recorded with own(). */
+  disown(name: string): void;
   /** The start address of a SharedArrayBuffer's memory. */
   address(buffer: SharedArrayBuffer): number;
   readonly abiVersion: number;
@@ -28,9 +32,22 @@ export interface NativeBinding {
 /** [user bytes, trailer or null, total file size]. */
 export type MappedSegment = [SharedArrayBuffer, SharedArrayBuffer | null, number];
 
+declare const __filename: string | undefined;
+
+/**
+ * This module's file: `import.meta.url` in the ESM build (checked first: an eval'd worker or `node -e`
+ * defines a global `__filename` such as '[worker eval]'), `__filename` in the CJS build, where
+ * `import.meta` is an empty object.
+ */
+export const MODULE_FILE: string = (() => {
+  const url = (import.meta as { url?: unknown }).url;
+  if (typeof url === 'string' && url.startsWith('file:')) return fileURLToPath(url);
+  return typeof __filename === 'string' ? __filename : '';
+})();
+
 // Works from src/lib (tests), dist (ESM and CJS): walk up to the directory holding binding.gyp.
 function packageRoot(): string {
-  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+  const here = MODULE_FILE;
   let dir = dirname(here);
   for (let i = 0; i < 5; i++) {
     if (existsSync(join(dir, 'binding.gyp'))) return dir;

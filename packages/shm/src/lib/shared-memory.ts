@@ -3,7 +3,7 @@ import { isMainThread } from 'node:worker_threads';
 import { IpcError, moduleUrl, registerHandleKind, toHandle } from '@ipc/core';
 import type { Handle, HandleContext, Shareable } from '@ipc/core';
 import { FLAG_UNLINK_ON_EXIT, MAGIC, TRAILER_BYTES, buildTrailer, totalBytesFor } from './layout.js';
-import { native } from './native.js';
+import { MODULE_FILE, native } from './native.js';
 import { selfStartTime } from './process-info.js';
 import { readTrailerFile, rememberBuffer, systemError } from './segment.js';
 
@@ -104,6 +104,7 @@ export function unlinkOwnedSegments(): void {
       }
     }
   }
+  for (const name of toUnlink) native().disown(`/${name}`);
   toUnlink.clear();
 }
 
@@ -201,7 +202,7 @@ export class SharedMemory implements Shareable, AsyncDisposable {
   unlink(): void {
     if (this.#unlinked) return;
     this.#unlinked = true;
-    toUnlink.delete(this.name);
+    if (toUnlink.delete(this.name)) native().disown(`/${this.name}`);
     try {
       native().unlink(`/${this.name}`);
     } catch (err) {
@@ -252,11 +253,12 @@ export function createSegment(options: InternalCreateOptions): SharedMemory {
   }
   if (unlinkOnExit) {
     toUnlink.add(name);
+    native().own(`/${name}`, selfStartTime(), TRAILER_BYTES);
     installExitHook();
   }
   return new SharedMemory(SECRET, name, mapped[0], mapped[1]);
 }
 
-const MODULE_URL = moduleUrl(typeof __filename === 'string' ? __filename : import.meta.url);
+const MODULE_URL = moduleUrl(MODULE_FILE);
 
 registerHandleKind(SHARED_MEMORY_KIND, (handle) => SharedMemory.open(handle.name as string));

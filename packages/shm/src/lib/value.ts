@@ -1,6 +1,7 @@
 import { IpcError, isShareable, moduleUrl, registerHandleKind, reviveHandle, toHandle } from '@ipc/core';
 import type { Handle, HandleContext, Shareable, WaitOptions } from '@ipc/core';
 import { SharedMemory, createSegment } from './shared-memory.js';
+import { MODULE_FILE } from './native.js';
 import { readTrailerFile } from './segment.js';
 
 /** The element types of {@link Value} and {@link SharedArray}; `i64` / `u64` hold bigints. */
@@ -488,7 +489,7 @@ async function openElements(name: string, want: Meta['t']): Promise<{ shm: Share
 export const VALUE_KIND = '@ipc/shm.Value';
 export const ARRAY_KIND = '@ipc/shm.SharedArray';
 
-const MODULE_URL = moduleUrl(typeof __filename === 'string' ? __filename : import.meta.url);
+const MODULE_URL = moduleUrl(MODULE_FILE);
 
 registerHandleKind(VALUE_KIND, (handle) => Value.open(handle.name as string));
 registerHandleKind(ARRAY_KIND, (handle) => SharedArray.open(handle.name as string));
