@@ -2,7 +2,7 @@ import { Process, Thread } from '@ipc/core';
 import { SharedMemory } from '@ipc/shm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { track, useCleanup } from './helpers.js';
-import { Barrier, Event, Lock, Semaphore } from '../src/index.js';
+import { Barrier, Condition, Event, Lock, Semaphore } from '../src/index.js';
 
 useCleanup();
 
@@ -127,6 +127,21 @@ describe('across processes', () => {
     expect(() => Lock.open(lock.name)).toThrow(expect.objectContaining({ code: 'ERR_IPC_NOT_FOUND' }));
     g.release();
     await got.wait({ timeout: 20_000 });
+    expect(await p.join({ timeout: 20_000 })).toBe(0);
+  });
+
+  it('a Condition notified in one process wakes its waiter in another', async () => {
+    const cond = track(Condition.create());
+    const memory = track(SharedMemory.create({ size: 64 }));
+    const started = track(Event.create());
+    const got = track(Event.create());
+    const p = spawn('process', 'condition-consumer', cond, memory, started, got);
+    await until(started, p);
+    const g = await cond.acquire({ timeout: 20_000 }); // the consumer released it inside wait()
+    new Int32Array(memory.buffer)[0] = 1;
+    expect(cond.notifyAll()).toBe(1);
+    g.release();
+    await until(got, p);
     expect(await p.join({ timeout: 20_000 })).toBe(0);
   });
 });

@@ -10,7 +10,6 @@ import {
   validateInt,
   validatePrimitiveOptions,
   type Placement,
-  type Tuning,
   type PlacementOptions,
   type PrimitiveOptions,
 } from './base.js';
