@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Process } from '@ipc/core';
+import { Process, Thread } from '@ipc/core';
 import { Listener, connect } from '../src/index.js';
 import { selfSignedCert, tempDir } from './helpers.js';
 
@@ -62,6 +62,24 @@ describe('handles: a child connects itself', () => {
     expect(await child.join({ timeout: 20_000 })).toBe(0);
     expect(reports[1]).toEqual({ got: 'hi' });
     expect(await mine.request('me too', { timeout: 5000 })).toBeNull();
+  });
+});
+
+describe('handles: a worker thread connects itself too', () => {
+  it('passes a Listener to a Thread', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const l = await Listener.listen(join(t.dir, 's'), { authkey: 'k' });
+    cleanups.push(() => l.close());
+    const reports: unknown[] = [];
+    void l.serve((req) => {
+      reports.push(req);
+      return (req as { from?: string }).from ? 'hello thread' : undefined;
+    });
+    const th = new Thread(fixture, { args: [l, 'request'] }).start();
+    cleanups.push(() => th[Symbol.asyncDispose]());
+    expect(await th.join({ timeout: 20_000 })).toBe(0);
+    expect(reports[1]).toEqual({ got: 'hello thread' });
   });
 });
 
