@@ -22,7 +22,7 @@ describe('native addon', () => {
     symlinkSync(process.execPath, join(bin, 'node'));
     const r = spawnSync(join(bin, 'node'), [join(PKG, 'native', 'install.cjs')], {
       encoding: 'utf8',
-      env: { PATH: bin },
+      env: { PATH: bin, IPC_SHM_FORCE_BUILD: '1' },
       cwd: tempDir(),
     });
     expect(r.status).toBe(0);
