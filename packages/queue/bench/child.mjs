@@ -1,7 +1,6 @@
 // Benchmark peer. argv: role, kind, count, [queue name | socket path | serialization].
 // Sends 'ready', waits for 'go', runs, and (consumers) sends 'done'.
 import net from 'node:net';
-import { Queue } from '@ipc/queue';
 
 const [role, kind, countText, arg] = process.argv.slice(2);
 const count = Number(countText);
@@ -17,6 +16,7 @@ export function makeItem(kind, i, forJson = false) {
 const go = new Promise((resolve) => process.on('message', (m) => m === 'go' && resolve()));
 
 if (role === 'queue-produce') {
+  const { Queue } = await import('@ipc/queue');
   const q = Queue.open(arg);
   const items = Array.from({ length: 16 }, (_, i) => makeItem(kind, i));
   process.send('ready');
@@ -25,6 +25,7 @@ if (role === 'queue-produce') {
   process.send('done');
   process.disconnect();
 } else if (role === 'queue-consume') {
+  const { Queue } = await import('@ipc/queue');
   const q = Queue.open(arg);
   process.send('ready');
   await go;

@@ -30,10 +30,12 @@ describe('the structured fast path', () => {
     const shared = { x: 1 };
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
+    const holey = [1, 2, 3];
+    delete holey[1];
     class Point {
       constructor(public x = 1) {}
     }
-    for (const v of [{ a: shared, b: shared }, cyclic, new Map([[1, 2]]), new Date(0), new Uint8Array([1, 2]), [1, , 3], new Point(), 10n]) {
+    for (const v of [{ a: shared, b: shared }, cyclic, new Map([[1, 2]]), new Date(0), new Uint8Array([1, 2]), holey, new Point(), 10n]) {
       const back = decodeStructured(encodeStructured(v)) as unknown;
       expect(back).toEqual(deserialize(serialize(v)));
     }

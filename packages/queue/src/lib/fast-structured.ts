@@ -29,8 +29,6 @@ const T_BEGIN_OBJECT = 0x6f; // 'o'
 const T_END_OBJECT = 0x7b; // '{'
 const T_BEGIN_DENSE = 0x41; // 'A'
 const T_END_DENSE = 0x24; // '$'
-const T_BEGIN_SPARSE = 0x61; // 'a'
-const T_END_SPARSE = 0x40; // '@'
 const T_HOLE = 0x2d; // '-'
 const VERSION = 15;
 

@@ -345,7 +345,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       const h = new Int32Array(shm.buffer, 0, HEADER_BYTES / 4);
       // The creator writes MAGIC last; give it a moment if we raced it.
       for (let i = 0; Atomics.load(h, H_MAGIC) !== MAGIC; i++) {
-        if (Atomics.load(h, H_MAGIC) !== 0 || i >= 1000) throw new TypeError(`shared memory '${name}' is not a queue`);
+        if (Atomics.load(h, H_MAGIC) !== 0 || i >= 100) throw new TypeError(`shared memory '${name}' is not a queue`);
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
       }
       if (h[H_VERSION] !== VERSION || h[H_HEADER_BYTES] !== HEADER_BYTES) {
@@ -458,7 +458,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   #putEncoded(bytes: Uint8Array, options: WaitOptions | undefined): Promise<void> {
     const rec = this.#prepare(bytes);
     if (this.#putters.length === 0) {
-      let ok = false;
+      let ok: boolean;
       try {
         ok = this.#commit(rec);
       } catch (err) {
@@ -521,7 +521,10 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     const att = this.#att!;
     const died = att.lock(H_PUT_LOCK);
     try {
-      if (died) recoverPut(h);
+      if (died) {
+        recoverPut(h);
+        this.#sweepSoon();
+      }
       if (Atomics.load(h, H_CLOSED) !== 0) throw closedError('put');
       const count = Atomics.load(h, H_PUT_COUNT);
       if (this.maxsize > 0 && ((count - Atomics.load(h, H_GET_COUNT)) | 0) >= this.maxsize) return false;
@@ -718,7 +721,10 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     let freed = false;
     const died = att.lock(H_GET_LOCK);
     try {
-      if (died) recoverGet(h);
+      if (died) {
+        recoverGet(h);
+        this.#sweepSoon();
+      }
       const oldHead = Atomics.load(h, H_HEAD);
       const tail = Atomics.load(h, H_TAIL);
       const oldCount = Atomics.load(h, H_GET_COUNT);
@@ -740,7 +746,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
           // anything else is copied out and decoded after the lock is released.
           let v: unknown = NOT_PLAIN;
           if (this.#fast && !raw) v = decodePlain(ring.subarray(start, start + len));
-          out.push(v === NOT_PLAIN ? ring.slice(start, start + len) : new Decoded(v));
+          out.push(v === NOT_PLAIN ? copyOut(ring, start, len) : new Decoded(v));
         }
         else if (kind === KIND_OUT_OF_LINE) {
           const size = new DataView(ring.buffer, ring.byteOffset + start, 4).getUint32(0, true);
@@ -778,7 +784,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       notify(h, H_NOT_FULL);
     }
     for (const [at, seg, size] of mapped) {
-      out[at] = new Uint8Array(seg.buffer, 0, size).slice();
+      out[at] = copyOut(new Uint8Array(seg.buffer), 0, size);
       seg.unlink();
       seg.close();
     }
@@ -954,6 +960,17 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     return removed;
   }
 
+  // A dead lock holder may have left an out-of-line segment behind: look once the lock is free.
+  #sweepSoon(): void {
+    setImmediate(() => {
+      try {
+        if (!this.#detached) this.sweep();
+      } catch {
+        // best effort; sweep() can be called again
+      }
+    }).unref();
+  }
+
   #checkOpen(what: string): void {
     if (this.#detached) throw new IpcError('ERR_IPC_CLOSED', `${what}: this queue handle was disposed`);
   }
@@ -979,6 +996,17 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     }
     return { kind: QUEUE_KIND, module: MODULE_URL, name: this.name, codec };
   }
+}
+
+/**
+ * A private copy of `len` bytes at `start`. Large copies skip the zero-fill that `slice` does
+ * (which halves the bandwidth of 1 MiB items).
+ */
+function copyOut(from: Uint8Array, start: number, len: number): Uint8Array {
+  if (len < 65_536) return from.slice(start, start + len);
+  const b = Buffer.allocUnsafeSlow(len);
+  b.set(from.subarray(start, start + len));
+  return new Uint8Array(b.buffer, b.byteOffset, len);
 }
 
 function discard(rec: Prepared): void {

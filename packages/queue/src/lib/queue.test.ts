@@ -1,0 +1,249 @@
+import { readdirSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IpcError, jsonCodec, toHandle, type Codec } from '@ipc/core';
+import { SharedMemory } from '@ipc/shm';
+import { JoinableQueue, Queue, SimpleQueue } from '../index.js';
+
+const made: Array<Queue<unknown>> = [];
+function track<Q extends Queue<any>>(q: Q): Q {
+  made.push(q);
+  return q;
+}
+afterEach(async () => {
+  for (const q of made.splice(0).reverse()) await q[Symbol.asyncDispose]();
+});
+
+const outOfLine = (q: Queue<unknown>) => readdirSync('/dev/shm').filter((n) => n.startsWith(`${q.name}-o`));
+
+async function code(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (err) {
+    if (IpcError.is(err)) return err.code;
+    throw err;
+  }
+  return undefined;
+}
+
+describe('Queue options', () => {
+  it.each([
+    [{ maxsize: -1 }, RangeError, /maxsize must be >= 0/],
+    [{ maxsize: 1.5 }, TypeError, /maxsize must be an integer/],
+    [{ capacityBytes: 100 }, RangeError, /capacityBytes must be >= 4096/],
+    [{ capacityBytes: 2 ** 31 }, RangeError, /capacityBytes must be <= 1073741824/],
+    [{ maxItemBytes: 0 }, RangeError, /maxItemBytes must be >= 1/],
+    [{ codec: 'nope' }, TypeError, /codec must be one of/],
+    [{ name: 'bad/name' }, RangeError, /name may only contain/],
+    [{ name: 'x'.repeat(161) }, RangeError, /name must be 1 to 160 characters/],
+    [{ unlinkOnExit: 'yes' }, TypeError, /unlinkOnExit must be a boolean/],
+  ])('rejects %o with a %s naming the option and its limit', (options, type, message) => {
+    expect(() => new Queue(options as never)).toThrow(type);
+    expect(() => new Queue(options as never)).toThrow(message);
+  });
+
+  it('rounds capacityBytes up to a power of two and reports it', () => {
+    const q = track(new Queue({ capacityBytes: 5000 }));
+    expect(q.capacityBytes).toBe(8192);
+    expect(q.maxItemBytes).toBe(64 * 1024 * 1024);
+  });
+
+  it('refuses maxsize on a SimpleQueue', () => {
+    expect(() => new SimpleQueue({ maxsize: 3 } as never)).toThrow(TypeError);
+  });
+
+  it('rejects bad wait options before doing anything', async () => {
+    const q = track(new Queue());
+    await expect(q.get({ timeout: -1 })).rejects.toThrow(RangeError);
+    await expect(q.put(1, { signal: 'no' as never })).rejects.toThrow(TypeError);
+    expect(q.size()).toBe(0);
+  });
+});
+
+describe('Queue by name', () => {
+  it('opens by name as the class it was created as, sharing items', async () => {
+    const q = track(new JoinableQueue<number>({ maxsize: 4, name: `ipcq_test_${process.pid}_a` }));
+    const other = track(Queue.open<number>(q.name));
+    expect(other).toBeInstanceOf(JoinableQueue);
+    expect(other.maxsize).toBe(4);
+    await other.put(5);
+    expect(await q.get()).toBe(5);
+  });
+
+  it('says ERR_IPC_EXISTS for a taken name and ERR_IPC_NOT_FOUND for a missing one', async () => {
+    const q = track(new Queue({ name: `ipcq_test_${process.pid}_b` }));
+    expect(await code(() => new Queue({ name: q.name }))).toBe('ERR_IPC_EXISTS');
+    expect(await code(() => Queue.open(`ipcq_test_${process.pid}_missing`))).toBe('ERR_IPC_NOT_FOUND');
+  });
+
+  it('refuses to open a segment that is not a queue', () => {
+    const seg = SharedMemory.create({ size: 64 * 1024 });
+    try {
+      expect(() => Queue.open(seg.name)).toThrow(/is not a queue/);
+    } finally {
+      seg.unlink();
+    }
+  });
+
+  it('needs the custom codec again to open, and cannot travel as a handle with one', async () => {
+    const upper: Codec<string> = { name: 'upper', encode: (s) => new TextEncoder().encode(s.toUpperCase()), decode: (b) => new TextDecoder().decode(b) };
+    const q = track(new Queue<string>({ codec: upper }));
+    expect(() => Queue.open(q.name)).toThrow(/custom codec/);
+    const other = track(Queue.open<string>(q.name, { codec: upper }));
+    await q.put('shout');
+    expect(await other.get()).toBe('SHOUT');
+    expect(() => q[toHandle]({ target: 'process', inheritFd: (fd) => fd })).toThrow(expect.objectContaining({ code: 'ERR_IPC_HANDLE' }));
+  });
+
+  it('carries a built-in codec by name in its handle', async () => {
+    const q = track(new Queue({ codec: 'json' }));
+    expect(q[toHandle]({ target: 'thread', inheritFd: (fd) => fd })).toMatchObject({ kind: '@ipc/queue.Queue', name: q.name, codec: 'json' });
+    expect(track(Queue.open(q.name)).codec).toBe(jsonCodec);
+  });
+});
+
+describe('Queue items', () => {
+  it('keeps FIFO order through many wrap-arounds of a small ring with items of every size', async () => {
+    const q = track(new Queue<Uint8Array>({ capacityBytes: 4096, codec: 'bytes' }));
+    let next = 0;
+    let expected = 0;
+    for (let round = 0; round < 300; round++) {
+      while (q.tryPut(new Uint8Array(((next * 37) % 1500) + 1).fill(next & 255))) next++;
+      const n = 1 + (round % 5);
+      for (let k = 0; k < n && expected < next; k++) {
+        const item = await q.get();
+        expect(item.length).toBe(((expected * 37) % 1500) + 1);
+        expect(item[0]).toBe(expected & 255);
+        expected++;
+      }
+    }
+    while (expected < next) expect((await q.get())[0]).toBe(expected++ & 255);
+  });
+
+  it('sends an item over half the ring out of line, and one at half inline', async () => {
+    const q = track(new Queue<Uint8Array>({ capacityBytes: 8192, codec: 'bytes' }));
+    await q.put(new Uint8Array(4096 - 8));
+    expect(outOfLine(q)).toEqual([]);
+    await q.put(new Uint8Array(4096 - 7));
+    expect(outOfLine(q)).toHaveLength(1);
+    expect((await q.get()).length).toBe(4088);
+    expect((await q.get()).length).toBe(4089);
+    expect(outOfLine(q)).toEqual([]);
+  });
+
+  it('refuses an item over maxItemBytes with ERR_IPC_TOO_LARGE before creating anything', async () => {
+    const q = track(new Queue({ capacityBytes: 4096, maxItemBytes: 10_000, codec: 'bytes' }));
+    expect(await code(q.put(new Uint8Array(10_001)))).toBe('ERR_IPC_TOO_LARGE');
+    expect(await code(() => q.tryPut(new Uint8Array(10_001)))).toBe('ERR_IPC_TOO_LARGE');
+    expect(outOfLine(q)).toEqual([]);
+    expect(q.size()).toBe(0);
+  });
+
+  it('refuses what the codec cannot encode with ERR_IPC_ENCODE', async () => {
+    const q = track(new Queue());
+    expect(await code(q.put(() => 1))).toBe('ERR_IPC_ENCODE');
+    expect(await code(q.put(Symbol('s')))).toBe('ERR_IPC_ENCODE');
+    expect(q.size()).toBe(0);
+  });
+
+  it('carries structured-clone values: Map, Set, Date, BigInt, typed arrays, shared references', async () => {
+    const q = track(new Queue());
+    const shared = { s: 1 };
+    const value = { m: new Map([[1, new Set(['a'])]]), d: new Date(5), b: 10n ** 20n, t: new Float64Array([1.5]), a: shared, c: shared };
+    await q.put(value);
+    const back = (await q.get()) as typeof value;
+    expect(back).toEqual(value);
+    expect(back.a).toBe(back.c);
+  });
+
+  it('passes bytes through putBytes and getBytes untouched', async () => {
+    const q = track(new Queue());
+    await q.put({ x: 1 });
+    const bytes = await q.getBytes();
+    await q.putBytes(bytes);
+    expect(await q.get()).toEqual({ x: 1 });
+  });
+
+  it('does not see a put that timed out or was aborted, and drops its out-of-line segment', async () => {
+    const q = track(new Queue<unknown>({ capacityBytes: 4096, maxsize: 1 }));
+    await q.put('first');
+    expect(await code(q.put(new Uint8Array(3000), { timeout: 20 }))).toBe('ERR_IPC_TIMEOUT');
+    const ac = new AbortController();
+    const pending = q.put(new Uint8Array(3000), { signal: ac.signal });
+    ac.abort();
+    expect(await code(pending)).toBe('ERR_IPC_ABORTED');
+    expect(await code(q.put('x', { timeout: 0 }))).toBe('ERR_IPC_TIMEOUT');
+    expect(outOfLine(q)).toEqual([]);
+    expect(q.size()).toBe(1);
+    expect(await q.get()).toBe('first');
+    expect(await code(q.get({ timeout: 0 }))).toBe('ERR_IPC_TIMEOUT');
+  });
+
+  it('answers empty and full, and counts bytes in use', async () => {
+    const q = track(new Queue({ maxsize: 2 }));
+    expect(q.empty()).toBe(true);
+    await q.put(1);
+    await q.put(2);
+    expect(q.full()).toBe(true);
+    expect(q.stats()).toMatchObject({ size: 2, ownerDied: 0 });
+    expect(q.stats().usedBytes).toBeGreaterThan(0);
+    expect(q.tryPut(3)).toBe(false);
+  });
+
+  it('serves several pending gets of one handle from one wake-up, in call order', async () => {
+    const q = track(new Queue<number>());
+    const gets = [q.get(), q.get(), q.get()];
+    const other = track(Queue.open<number>(q.name));
+    for (let i = 0; i < 3; i++) other.tryPut(i);
+    expect(await Promise.all(gets)).toEqual([0, 1, 2]);
+  });
+
+  it('stops iterating at break without closing', async () => {
+    const q = track(new Queue<number>());
+    for (let i = 0; i < 3; i++) await q.put(i);
+    for await (const v of q) if (v === 0) break;
+    expect(q.closed).toBe(false);
+    expect(await q.get()).toBe(1);
+  });
+});
+
+describe('Queue life cycle', () => {
+  it('rejects the pending calls of a disposed handle with ERR_IPC_CLOSED; the queue lives on', async () => {
+    const q = track(new Queue<number>({ maxsize: 1 }));
+    const other = Queue.open<number>(q.name);
+    const get = other.get();
+    await other[Symbol.asyncDispose]();
+    expect(await code(get)).toBe('ERR_IPC_CLOSED');
+    expect(await code(other.put(1))).toBe('ERR_IPC_CLOSED');
+    expect(other.closed).toBe(true);
+    expect(q.closed).toBe(false);
+    await q.put(1);
+    const other2 = Queue.open<number>(q.name);
+    const put = other2.put(2);
+    await other2[Symbol.asyncDispose]();
+    expect(await code(put)).toBe('ERR_IPC_CLOSED');
+    await other2[Symbol.asyncDispose](); // idempotent
+    expect(q.size()).toBe(1);
+  });
+
+  it('unlinks the segment when the creating handle is disposed', async () => {
+    const q = new Queue();
+    const name = q.name;
+    await q[Symbol.asyncDispose]();
+    expect(readdirSync('/dev/shm')).not.toContain(name);
+  });
+
+  it('counts JoinableQueue tasks: ERR_IPC_OVER_RELEASE past zero, join waits, aborts and times out', async () => {
+    const q = track(new JoinableQueue<number>());
+    expect(await code(() => q.taskDone())).toBe('ERR_IPC_OVER_RELEASE');
+    await q.join({ timeout: 0 });
+    await q.put(1);
+    expect(q.unfinished()).toBe(1);
+    expect(await code(q.join({ timeout: 10 }))).toBe('ERR_IPC_TIMEOUT');
+    expect(await code(q.join({ signal: AbortSignal.abort() }))).toBe('ERR_IPC_ABORTED');
+    const joined = q.join({ timeout: 10_000 });
+    await q.get();
+    q.taskDone();
+    await joined;
+    expect(await code(() => q.taskDone())).toBe('ERR_IPC_OVER_RELEASE');
+  });
+});
