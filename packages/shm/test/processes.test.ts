@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SharedMemory, notify, wait } from '../src/index.js';
+import { SLOTS_BYTE_OFFSET, SLOT_COUNT, SLOT_WORDS, W_HWM } from '../src/lib/layout.js';
 import { child, fixture, killChildren, segmentsCreatedBy } from './helpers.js';
 
 const made: SharedMemory[] = [];
@@ -141,5 +142,25 @@ describe('worker threads', () => {
     expect(existsSync(`/dev/shm/${name}`)).toBe(true);
     await worker.terminate();
     expect(existsSync(`/dev/shm/${name}`)).toBe(false);
+  });
+
+  it('reclaims registration slots of dead doorbells when a segment runs out of them', async () => {
+    const shm = segment(8);
+    const v = new Int32Array(shm.buffer);
+    const t = shm._trailer!;
+    const dead = child('notifier.mjs', [shm.name, '1', '0']);
+    const deadPid = dead.proc.pid!;
+    await dead.done;
+    // every slot taken by a doorbell that no longer exists
+    for (let i = 0; i < SLOT_COUNT; i++) {
+      const w = (SLOTS_BYTE_OFFSET >> 2) + i * SLOT_WORDS;
+      t.set([2, deadPid, 3, 12345, 1, -1, -1, 0], w);
+    }
+    Atomics.store(t, W_HWM, SLOT_COUNT);
+    const p = wait(v, 0, 0, { timeout: 10_000 });
+    // a notify that does not change the word: only a registered waiter (not a poller) sees it
+    const kid = child('notifier.mjs', [shm.name, '0', '0']);
+    await expect(p).resolves.toBe('ok');
+    await kid.done;
   });
 });
