@@ -78,7 +78,9 @@ export class Condition extends Primitive<never, never> {
   readonly #lock: Mutex;
   readonly #ownsLock: boolean;
   readonly #cap: number;
-  readonly #pending = new Set<AbortController>();
+  // One controller for all of this handle's waits, aborted by close() (an AbortSignal per wait
+  // would cost more than the wake-up).
+  readonly #closing = new AbortController();
 
   private constructor(placement: Placement, view: Int32Array, interval: Tuning, lock: Mutex, ownsLock: boolean) {
     super('Condition', placement, view, interval);
@@ -261,20 +263,15 @@ export class Condition extends Primitive<never, never> {
 
   async #waitSlot(slot: number, options: WaitOptions | undefined): Promise<void> {
     const deadline = new Deadline(options?.timeout);
-    const ac = new AbortController();
-    this.#pending.add(ac);
-    const signal = options?.signal ? AbortSignal.any([options.signal, ac.signal]) : ac.signal;
-    try {
-      for (;;) {
-        if (Atomics.load(this.v, slot + S_STATE) === NOTIFIED) return;
-        if (options?.signal?.aborted) throw abortError(options.signal, 'Condition.wait');
-        if (ac.signal.aborted) throw closedError('Condition');
-        const left = deadline.remaining();
-        if (left === 0) throw timeoutError(options?.timeout ?? 0, 'Condition.wait');
-        await wait(this.v, slot + S_STATE, WAITING, { timeout: Math.min(left, 2_147_483_647), signal }).catch(() => undefined);
-      }
-    } finally {
-      this.#pending.delete(ac);
+    const closing = this.#closing.signal;
+    const signal = options?.signal ? AbortSignal.any([options.signal, closing]) : closing;
+    for (;;) {
+      if (Atomics.load(this.v, slot + S_STATE) === NOTIFIED) return;
+      if (options?.signal?.aborted) throw abortError(options.signal, 'Condition.wait');
+      if (closing.aborted) throw closedError('Condition');
+      const left = deadline.remaining();
+      if (left === 0) throw timeoutError(options?.timeout ?? 0, 'Condition.wait');
+      await wait(this.v, slot + S_STATE, WAITING, { timeout: Math.min(left, 2_147_483_647), signal }).catch(() => undefined);
     }
   }
 
@@ -344,7 +341,7 @@ export class Condition extends Primitive<never, never> {
 
   /** @internal */
   protected override beforeClose(): void {
-    for (const ac of this.#pending) ac.abort();
+    this.#closing.abort();
     if (this.#ownsLock) this.#lock.close();
   }
 

@@ -17,7 +17,7 @@ import {
   type PrimitiveOptions,
 } from './base.js';
 import { ReleaseGuard } from './guard.js';
-import { ENTRY_WORDS, E_COUNT, E_PID, E_TID, MAX_TABLE, claimEntry, reapDead, takeCount, takeFromAny } from './holders.js';
+import { ENTRY_WORDS, E_COUNT, E_PID, E_TID, MAX_TABLE, claimEntry, freeEntry, reapDead, takeCount, takeFromAny } from './holders.js';
 import { identity } from './identity.js';
 import type { SharedMemory } from './shm.js';
 
@@ -147,8 +147,19 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
   }
 
   #record(): void {
-    const e = (this.#entry = claimEntry(this.v, TABLE, this.#cap));
+    let e = claimEntry(this.v, TABLE, this.#cap);
+    // A full table may hold entries of dead processes: recover them and try once more.
+    if (e < 0 && this.checkOwners()) e = claimEntry(this.v, TABLE, this.#cap);
+    this.#entry = e;
     Atomics.add(this.v, e < 0 ? UNTRACKED : e + E_COUNT, 1);
+  }
+
+  /** @internal Frees this thread's holder entry when it holds no permit. */
+  protected override beforeClose(): void {
+    const e = this.#entry;
+    const v = this.v;
+    if (e >= 0 && v[e + E_PID] === this.#pid && v[e + E_TID] === this.#tid1 && Atomics.load(v, e + E_COUNT) === 0) freeEntry(v, e);
+    this.#entry = -1;
   }
 
   /**
@@ -276,7 +287,7 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
   protected override checkOwners(): boolean {
     const v = this.v;
     let recovered = 0;
-    reapDead(v, TABLE, this.#cap, (count) => {
+    const reaped = reapDead(v, TABLE, this.#cap, (count) => {
       if (count <= 0) return;
       const max = this.#bounded ? v[MAX]! : MAX_VALUE;
       let cur = Atomics.load(v, VALUE);
@@ -290,7 +301,7 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
         cur = prev;
       }
     });
-    if (recovered === 0) return false;
+    if (recovered === 0) return reaped > 0;
     Atomics.add(v, DIED, recovered);
     this.wake(VALUE, recovered);
     return true;
