@@ -292,8 +292,9 @@ function removeWaiter(bell: Doorbell, reg: Registration, wordIndex: number, wait
   }
 }
 
-// Write ends of other threads' doorbells, opened through /proc and kept.
+// Write ends of other threads' doorbells, opened through /proc and kept (oldest closed past the cap).
 const peers = new Map<string, number>();
+const MAX_PEERS = 256;
 
 function ring(trailer: Int32Array, slot: number, wordIndex: number, count: number): void {
   const pid = Atomics.load(trailer, slotWord(slot, S_PID));
@@ -323,6 +324,12 @@ function ring(trailer: Int32Array, slot: number, wordIndex: number, count: numbe
       return;
     }
     peers.set(key, out);
+    // Bounded: a long-lived process that notifies many short-lived ones must not collect their fds.
+    if (peers.size > MAX_PEERS) {
+      const [oldKey, oldFd] = peers.entries().next().value as [string, number];
+      peers.delete(oldKey);
+      closeSync(oldFd);
+    }
   }
   const err = native().ring(out, token, wordIndex, count >>> 0);
   if (err === 0) return;
