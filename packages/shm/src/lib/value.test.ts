@@ -1,4 +1,4 @@
-import { toHandle, reviveHandle } from '@ipc/core';
+import { registerHandleKind, reviveHandle, toHandle } from '@ipc/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SharedArray, Value, registerLockFactory } from '../index.js';
 import type { LockLike } from '../index.js';
@@ -89,6 +89,21 @@ describe('Value', () => {
     const made2 = fakeLock();
     registerLockFactory(() => made2);
     expect(track(new Value('i32', 0, { lock: true })).getLock()).toBe(made2);
+  });
+
+  it('records a shareable lock in the segment, so open(name) reopens the lock too', async () => {
+    const opened: string[] = [];
+    registerHandleKind('test.lock', (h) => {
+      opened.push(h.id as string);
+      return { ...fakeLock(), id: h.id };
+    });
+    const lock = { ...fakeLock(), [toHandle]: () => ({ kind: 'test.lock', id: 'L1' }) };
+    const v = track(new Value('i32', 0, { lock }));
+    const w = await Value.open(v.name);
+    expect(opened).toEqual(['L1']);
+    expect((w.getLock() as unknown as { id: string }).id).toBe('L1');
+    const a = track(new SharedArray('u8', 2, { lock }));
+    expect(((await SharedArray.open(a.name)).getLock() as unknown as { id: string }).id).toBe('L1');
   });
 
   it('validates type, initial value and options', () => {
