@@ -5,8 +5,8 @@ import { SharedMemory } from '@ipc/shm';
 import { JoinableQueue, Queue, SimpleQueue } from '../index.js';
 
 const made: Array<Queue<unknown>> = [];
-function track<Q extends Queue<any>>(q: Q): Q {
-  made.push(q);
+function track<Q extends { [Symbol.asyncDispose](): Promise<void> }>(q: Q): Q {
+  made.push(q as unknown as Queue<unknown>);
   return q;
 }
 afterEach(async () => {
