@@ -163,4 +163,18 @@ describe('worker threads', () => {
     await expect(p).resolves.toBe('ok');
     await kid.done;
   });
+
+  it('a wake-up is not lost when the waiter\'s doorbell pipe is full', async () => {
+    const shm = segment(16);
+    const v = new Int32Array(shm.buffer);
+    await using kid = child('busy-waiter.mjs', [shm.name]);
+    expect(await kid.line()).toBe('ready');
+    // 64 KiB pipe / 12-byte rings: 6,000 rings fill it while the child does not read
+    for (let i = 0; i < 6000; i++) notify(v, 2);
+    Atomics.store(v, 1, 1);
+    expect(await kid.line()).toBe('second');
+    notify(v, 0);
+    Atomics.store(v, 1, 2);
+    expect(await kid.line()).toBe('ok ok');
+  });
 });

@@ -334,8 +334,11 @@ function ring(trailer: Int32Array, slot: number, wordIndex: number, count: numbe
   const err = native().ring(out, token, wordIndex, count >>> 0);
   if (err === 0) return;
   if (err === EAGAIN) {
-    // The pipe is full (its thread is busy): leave a flag it checks after draining.
+    // The pipe is full (its thread is busy): leave a flag it checks after each read, then write once
+    // more. If that fails too, the pipe still holds unread rings, so a read (and a flag check) is
+    // still to come; if it succeeds, that ring brings the read. Either way the flag is seen.
     Atomics.store(trailer, slotWord(slot, S_OVERFLOW), 1);
+    native().ring(out, token, wordIndex, count >>> 0);
     return;
   }
   // EPIPE: no reader any more.
