@@ -38,7 +38,29 @@ const FALLBACK = new Fallback('fallback');
 let buf = new Uint8Array(4096);
 let view = new DataView(buf.buffer);
 let pos = 0;
+// Objects written so far in this value: a few in an array (cheaper than a Set), more in a Set.
+const seenFew: object[] = [];
+let seenCount = 0;
 const seen = new Set<object>();
+
+function wasSeen(v: object): boolean {
+  for (let i = 0; i < seenCount; i++) if (seenFew[i] === v) return true;
+  if (seenCount < 16) {
+    seenFew[seenCount++] = v;
+    return false;
+  }
+  if (seen.has(v)) return true;
+  seen.add(v);
+  return false;
+}
+
+function resetSeen(): void {
+  for (let i = 0; i < seenCount; i++) seenFew[i] = EMPTY_OBJECT;
+  seenCount = 0;
+  if (seen.size > 0) seen.clear();
+}
+
+const EMPTY_OBJECT = {};
 
 function grow(need: number): void {
   if (pos + need <= buf.length) return;
@@ -136,8 +158,7 @@ function writeValue(v: unknown, depth: number): void {
     buf[pos++] = T_NULL;
     return;
   }
-  if (depth > 64 || seen.has(v)) throw FALLBACK; // deep, shared or cyclic: keep identity semantics exact
-  seen.add(v);
+  if (depth > 64 || wasSeen(v)) throw FALLBACK; // deep, shared or cyclic: keep identity semantics exact
   if (Array.isArray(v)) {
     if (Object.getPrototypeOf(v) !== Array.prototype) throw FALLBACK;
     const len = v.length;
@@ -159,12 +180,12 @@ function writeValue(v: unknown, depth: number): void {
   if (proto !== Object.prototype && proto !== null) throw FALLBACK;
   grow(1);
   buf[pos++] = T_BEGIN_OBJECT;
-  let n = 0;
-  for (const key in v) {
-    if (!Object.prototype.hasOwnProperty.call(v, key)) continue;
+  const keys = Object.keys(v);
+  const n = keys.length;
+  for (let i = 0; i < n; i++) {
+    const key = keys[i]!;
     writeString(key);
     writeValue((v as Record<string, unknown>)[key], depth + 1);
-    n++;
   }
   grow(6);
   buf[pos++] = T_END_OBJECT;
@@ -181,16 +202,16 @@ export function encodeStructured(value: unknown): Uint8Array {
   if (encoding) return slowEncode(value);
   encoding = true;
   pos = 0;
-  seen.clear();
+  resetSeen();
   try {
     grow(2);
     buf[pos++] = 0xff;
     buf[pos++] = VERSION;
     writeValue(value, 0);
-    seen.clear();
+    resetSeen();
     return buf.subarray(0, pos);
   } catch (err) {
-    seen.clear();
+    resetSeen();
     if (err !== FALLBACK) throw err;
   } finally {
     encoding = false;
