@@ -167,11 +167,10 @@ function isFloat(type: ElementType): boolean {
   return type === 'f32' || type === 'f64';
 }
 
-function atomicArray(type: ElementType, view: AnyTypedArray, op: string): never | void {
+function assertAtomic(type: ElementType, op: string): void {
   if (isFloat(type)) {
     throw new TypeError(`${op} is not atomic for ${type}: use getLock() (create with { lock: true }) and plain reads/writes`);
   }
-  void view;
 }
 
 /** Shared behaviour of Value and SharedArray. */
@@ -284,41 +283,41 @@ export class Value<T extends ElementType = ElementType> extends SharedElements<T
 
   /** Atomic read. */
   load(): ElementOf<T> {
-    atomicArray(this.type, this.view, 'load');
+    assertAtomic(this.type, 'load');
     return Atomics.load(this.view as Int32Array, 0) as ElementOf<T>;
   }
 
   /** Atomic write; returns the value written. */
   store(v: ElementOf<T>): ElementOf<T> {
-    atomicArray(this.type, this.view, 'store');
+    assertAtomic(this.type, 'store');
     checkElement(this.type, v, 'value');
     return Atomics.store(this.view as Int32Array, 0, v as number) as ElementOf<T>;
   }
 
   /** Atomic add (wrapping like the type); returns the previous value. */
   add(v: ElementOf<T>): ElementOf<T> {
-    atomicArray(this.type, this.view, 'add');
+    assertAtomic(this.type, 'add');
     checkElement(this.type, v, 'value');
     return Atomics.add(this.view as Int32Array, 0, v as number) as ElementOf<T>;
   }
 
   /** Atomic subtract; returns the previous value. */
   sub(v: ElementOf<T>): ElementOf<T> {
-    atomicArray(this.type, this.view, 'sub');
+    assertAtomic(this.type, 'sub');
     checkElement(this.type, v, 'value');
     return Atomics.sub(this.view as Int32Array, 0, v as number) as ElementOf<T>;
   }
 
   /** Atomic exchange; returns the previous value. */
   exchange(v: ElementOf<T>): ElementOf<T> {
-    atomicArray(this.type, this.view, 'exchange');
+    assertAtomic(this.type, 'exchange');
     checkElement(this.type, v, 'value');
     return Atomics.exchange(this.view as Int32Array, 0, v as number) as ElementOf<T>;
   }
 
   /** Atomic compare-and-swap; returns the previous value (equal to `expected` when it swapped). */
   compareExchange(expected: ElementOf<T>, replacement: ElementOf<T>): ElementOf<T> {
-    atomicArray(this.type, this.view, 'compareExchange');
+    assertAtomic(this.type, 'compareExchange');
     checkElement(this.type, expected, 'expected');
     checkElement(this.type, replacement, 'replacement');
     return Atomics.compareExchange(this.view as Int32Array, 0, expected as number, replacement as number) as ElementOf<T>;
@@ -418,41 +417,41 @@ export class SharedArray<T extends ElementType = ElementType> extends SharedElem
 
   /** Atomic read of element `i`. */
   load(i: number): ElementOf<T> {
-    atomicArray(this.type, this.view, 'load');
+    assertAtomic(this.type, 'load');
     return Atomics.load(this.view as Int32Array, this.#index(i)) as ElementOf<T>;
   }
 
   /** Atomic write of element `i`; returns the value written. */
   store(i: number, v: ElementOf<T>): ElementOf<T> {
-    atomicArray(this.type, this.view, 'store');
+    assertAtomic(this.type, 'store');
     checkElement(this.type, v, 'value');
     return Atomics.store(this.view as Int32Array, this.#index(i), v as number) as ElementOf<T>;
   }
 
   /** Atomic add to element `i`; returns the previous value. */
   add(i: number, v: ElementOf<T>): ElementOf<T> {
-    atomicArray(this.type, this.view, 'add');
+    assertAtomic(this.type, 'add');
     checkElement(this.type, v, 'value');
     return Atomics.add(this.view as Int32Array, this.#index(i), v as number) as ElementOf<T>;
   }
 
   /** Atomic subtract from element `i`; returns the previous value. */
   sub(i: number, v: ElementOf<T>): ElementOf<T> {
-    atomicArray(this.type, this.view, 'sub');
+    assertAtomic(this.type, 'sub');
     checkElement(this.type, v, 'value');
     return Atomics.sub(this.view as Int32Array, this.#index(i), v as number) as ElementOf<T>;
   }
 
   /** Atomic exchange of element `i`; returns the previous value. */
   exchange(i: number, v: ElementOf<T>): ElementOf<T> {
-    atomicArray(this.type, this.view, 'exchange');
+    assertAtomic(this.type, 'exchange');
     checkElement(this.type, v, 'value');
     return Atomics.exchange(this.view as Int32Array, this.#index(i), v as number) as ElementOf<T>;
   }
 
   /** Atomic compare-and-swap of element `i`; returns the previous value. */
   compareExchange(i: number, expected: ElementOf<T>, replacement: ElementOf<T>): ElementOf<T> {
-    atomicArray(this.type, this.view, 'compareExchange');
+    assertAtomic(this.type, 'compareExchange');
     checkElement(this.type, expected, 'expected');
     checkElement(this.type, replacement, 'replacement');
     return Atomics.compareExchange(this.view as Int32Array, this.#index(i), expected as number, replacement as number) as ElementOf<T>;
