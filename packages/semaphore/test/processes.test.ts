@@ -100,8 +100,9 @@ describe('across processes', () => {
     const barrier = track(Barrier.create({ parties: 2, ownerCheckInterval: 100 }));
     const passed = track(Event.create());
     const p = spawn('process', 'barrier-then-hang', barrier, passed) as Process;
-    expect(await barrier.wait({ timeout: 20_000 })).toBeGreaterThanOrEqual(0);
+    const first = barrier.wait({ timeout: 20_000 });
     await until(passed, p);
+    expect(await first).toBeGreaterThanOrEqual(0);
     p.kill();
     await expect(barrier.wait({ timeout: 20_000 })).rejects.toMatchObject({ code: 'ERR_IPC_BROKEN_BARRIER' });
     expect(barrier.broken).toBe(true);
