@@ -1,5 +1,4 @@
 import {
-  Deadline,
   IpcError,
   MAX_TIMEOUT_MS,
   moduleUrl,
@@ -490,18 +489,18 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
    * or the word value that made it fail.
    */
   protected block<R>(options: { timeout?: number } | undefined, what: string, attempt: () => { value: R } | number): R {
-    validateWaitOptions(options, 'options');
+    if (options !== undefined) validateWaitOptions(options, 'options');
     const timeout = options?.timeout;
     this.assertMayBlock(what, timeout);
-    const deadline = new Deadline(timeout);
+    const end = timeout === undefined || timeout === Infinity ? Infinity : performance.now() + timeout;
     const v = this.v;
     for (;;) {
       this.assertOpen();
       const r = attempt();
       if (typeof r === 'object') return r.value;
       if (this.maybeCheckOwners()) continue;
-      const left = deadline.remaining();
-      if (left === 0) throw timeoutError(timeout ?? 0, what);
+      const left = end === Infinity ? Infinity : end - performance.now();
+      if (left <= 0) throw timeoutError(timeout ?? 0, what);
       const index = this.parkIndex();
       if (this.spinUntilChanged(index, r)) continue;
       Atomics.add(v, H_WAITERS, 1);
