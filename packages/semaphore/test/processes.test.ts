@@ -145,4 +145,15 @@ describe('across processes', () => {
     await until(got, p);
     expect(await p.join({ timeout: 20_000 })).toBe(0);
   });
+
+  it('random timeouts, aborts and polls around a Semaphore never let more than its value in, nor lose a permit', async () => {
+    const sem = track(Semaphore.create({ value: 2 }));
+    const memory = track(SharedMemory.create({ size: 64 }));
+    const runs = [1, 2, 3].map(() => spawn('process', 'sem-stress', sem, memory, 400, 2));
+    expect(await Promise.all(runs.map((p) => p.join({ timeout: 60_000 })))).toEqual([0, 0, 0]);
+    const [inside, violations, acquired, missed] = new Int32Array(memory.buffer);
+    expect({ inside, violations }).toEqual({ inside: 0, violations: 0 });
+    expect(acquired! + missed!).toBe(1200);
+    expect(sem.value).toBe(2);
+  });
 });
