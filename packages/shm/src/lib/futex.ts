@@ -317,8 +317,9 @@ function ring(trailer: Int32Array, slot: number, wordIndex: number, count: numbe
       reapSlot(trailer, slot, pid, fd, ino);
       return;
     }
-    if ((fstatSync(out).ino | 0) !== ino) {
-      // The fd number now names something else: that doorbell is gone.
+    const st = fstatSync(out);
+    if (!st.isFIFO() || (st.ino | 0) !== ino) {
+      // The fd number now names something else (only ever write rings into a pipe): that doorbell is gone.
       closeSync(out);
       reapSlot(trailer, slot, pid, fd, ino);
       return;
