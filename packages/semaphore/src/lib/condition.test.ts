@@ -93,12 +93,16 @@ describe('Condition', () => {
   it('rejects with ERR_IPC_NOT_OWNER without the lock, and ERR_IPC_TOO_LARGE when slots run out', async () => {
     const cond = track(Condition.create({ maxWaiters: 1 }));
     await expect(cond.wait()).rejects.toMatchObject({ code: 'ERR_IPC_NOT_OWNER' });
+    await expect(cond.waitFor(42 as unknown as () => boolean)).rejects.toBeInstanceOf(TypeError);
+    expect(() => Condition.create({ lock: {} as Lock })).toThrow(TypeError);
+    expect(() => Condition.create({ maxWaiters: 0 })).toThrow(RangeError);
     expect(() => cond.notify()).toThrow(expect.objectContaining({ code: 'ERR_IPC_NOT_OWNER' }));
     const g = cond.tryAcquire()!;
     const w = cond.wait({ timeout: 5000 });
     await ticks();
     const h = cond.tryAcquire()!;
     await expect(cond.wait()).rejects.toMatchObject({ code: 'ERR_IPC_TOO_LARGE' });
+    expect(() => cond.notify(-1)).toThrow(RangeError);
     cond.notify();
     h.release();
     await w;

@@ -136,7 +136,7 @@ describe('Lock', () => {
     c.unlink(); // nor unlink it
   });
 
-  it('validates arguments with TypeError and RangeError', () => {
+  it('validates arguments with TypeError and RangeError', async () => {
     expect(() => Lock.create({ ownerCheckInterval: 0 })).toThrow(RangeError);
     expect(() => Lock.create({ ownerCheckInterval: 1.5 })).toThrow(TypeError);
     expect(() => Lock.create({ offset: 8 })).toThrow(TypeError);
@@ -145,8 +145,15 @@ describe('Lock', () => {
     expect(() => Lock.create({ memory: shm, offset: 120 })).toThrow(RangeError);
     expect(() => Lock.create({ memory: shm, name: 'x' })).toThrow(TypeError);
     expect(() => Lock.create({ memory: {} as SharedMemory })).toThrow(TypeError);
+    expect(() => Lock.open('')).toThrow(TypeError);
+    expect(() => Lock.open(42 as unknown as string)).toThrow(TypeError);
+    expect(() => Lock.create({ name: 7 as unknown as string })).toThrow(TypeError);
     const lock = track(Lock.create());
-    return expect(lock.acquire({ timeout: -1 })).rejects.toBeInstanceOf(RangeError);
+    expect(() => lock.acquireSync({ timeout: Number.NaN })).toThrow(TypeError);
+    expect(() => Lock.open(lock.name, { offset: 4 })).toThrow(RangeError);
+    await expect(lock.acquire({ signal: {} as AbortSignal })).rejects.toBeInstanceOf(TypeError);
+    await expect(lock.acquire(null as unknown as undefined)).rejects.toBeInstanceOf(TypeError);
+    await expect(lock.acquire({ timeout: -1 })).rejects.toBeInstanceOf(RangeError);
   });
 
   it('acquireSync refuses to block the main thread, but tries with timeout 0', () => {
