@@ -115,7 +115,8 @@ function entryUrl(entry: string | URL): string {
 
 function bootstrapPath(): string {
   // The bootstrap is built next to this module (dist/child.js or dist/child.cjs).
-  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+  // import.meta.url first: in an `eval: true` worker __filename is a global that names something else.
+  const here = typeof import.meta.url === 'string' ? fileURLToPath(import.meta.url) : __filename!;
   const ext = here.endsWith('.cjs') ? '.cjs' : '.js';
   return new URL(`./child${ext}`, pathToFileURL(here)).pathname;
 }
