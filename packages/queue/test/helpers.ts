@@ -59,3 +59,11 @@ export async function until(test: () => boolean, ms = 20_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 2));
   }
 }
+
+/** Never resolves; rejects when the runner fails or exits with a non-zero code (to race a wait with). */
+export function failure(runner: Process | Thread): Promise<never> {
+  return runner.join().then((code) => {
+    if (code !== 0) throw new Error(`${runner.name} exited with ${code}`);
+    return new Promise<never>(() => {});
+  });
+}

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcError } from '@ipc/core';
 import { JoinableQueue, Queue } from '@ipc/queue';
-import { Fixtures, shmNames, until } from './helpers.js';
+import { Fixtures, failure, shmNames, until } from './helpers.js';
 
 const fx = new Fixtures();
 afterEach(() => fx.dispose());
@@ -43,8 +43,9 @@ describe('Queue across processes and threads', () => {
     const q = fx.queue(new Queue<Uint8Array>({ codec: 'bytes' }));
     const sizes = [1 << 20, 32 << 20, 1 << 20, 100_000];
     const child = fx.process('big-producer.mjs', [q, sizes]);
+    const failed = failure(child);
     for (let k = 0; k < sizes.length; k++) {
-      const item = await q.get({ timeout: 30_000 });
+      const item = await Promise.race([q.get({ timeout: 30_000 }), failed]);
       expect(item.byteLength).toBe(sizes[k]);
       let bad = 0;
       for (let j = 0; j < item.length; j += 4096) if (item[j] !== ((j / 4096 + k) & 255)) bad++;

@@ -12,7 +12,9 @@ import { H_GET_LOCK, H_OWNER_DIED, H_PUT_LOCK, SLOT_BASE, SLOT_COUNT, SLOT_WORDS
  * @internal
  */
 
-const SPINS = 100;
+// About 10-20 us of polling: longer than a critical section (a decode or a small copy), shorter than
+// a futex sleep and wake-up.
+const SPINS = 2000;
 const PARK_MS = 20;
 
 let startTime: number | undefined;

@@ -196,6 +196,8 @@ function sweepAll(name: string): void {
   for (const n of outOfLineNames(name)) unlinkName(n);
 }
 
+const slots = new FinalizationRegistry<Attachment>((att) => att.release());
+
 // State handed from Queue.open to the constructor.
 let opening: { shm: SharedMemory; codec: Codec<unknown> } | undefined;
 
@@ -326,6 +328,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     this.#raw = codecName(this.codec as Codec<unknown>) === 'bytes';
     this.#fast = (this.codec as Codec<unknown>) === structuredCodec;
     this.#att = new Attachment(h);
+    // A handle dropped without dispose (a thread that just ended) gives its slot back when collected.
+    slots.register(this, this.#att, this);
   }
 
   /**
@@ -900,6 +904,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     }
     this.#getKick?.abort();
     this.#putKick?.abort();
+    slots.unregister(this);
     this.#att?.release();
     this.#att = undefined;
     if (this.#creator && this.#unlinkOnExit) {
