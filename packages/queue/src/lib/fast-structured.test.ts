@@ -45,6 +45,13 @@ describe('the structured fast path', () => {
 
   it('refuses what structured clone refuses with ERR_IPC_ENCODE, and bad bytes with ERR_IPC_DECODE', () => {
     expect(() => encodeStructured({ f: () => 1 })).toThrow(expect.objectContaining({ code: 'ERR_IPC_ENCODE' }));
+    const boom = new Error('getter');
+    const withGetter = {
+      get x(): number {
+        throw boom;
+      },
+    };
+    expect(() => encodeStructured(withGetter)).toThrow(expect.objectContaining({ code: 'ERR_IPC_ENCODE', cause: boom }));
     const whole = encodeStructured({ text: 'y'.repeat(200) }).slice();
     let err: unknown;
     try {

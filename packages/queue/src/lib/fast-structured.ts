@@ -212,7 +212,8 @@ export function encodeStructured(value: unknown): Uint8Array {
     return buf.subarray(0, pos);
   } catch (err) {
     resetSeen();
-    if (err !== FALLBACK) throw err;
+    // A getter that threw, say: node:v8 would have thrown the same from inside serialize.
+    if (err !== FALLBACK) throw new IpcError('ERR_IPC_ENCODE', 'structured codec could not encode the value', { cause: err });
   } finally {
     encoding = false;
   }
