@@ -63,8 +63,13 @@ function totals() {
     }
     const r = JSON.parse(readFileSync(report, 'utf8'));
     passed += r.numPassedTests ?? 0;
-    failed += (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
+    failed += r.numFailedTests ?? 0;
     skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+    // A test file that failed before running any test (an import error) counts as one failure.
+    for (const file of r.testResults ?? []) {
+      const broke = file.status === 'failed' && !(file.assertionResults ?? []).some((a) => a.status === 'failed');
+      if (broke) failed += 1;
+    }
   }
   return { passed, failed, skipped, missing };
 }
