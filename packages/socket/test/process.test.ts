@@ -90,7 +90,11 @@ describe('a peer killed mid-message', () => {
     const l = await Listener.listen(join(t.dir, 's'));
     cleanups.push(() => l.close());
     const child = start([l, 'half-frame']);
-    const conn = await l.accept({ timeout: 20_000 });
+    const died = child.join().then((code) => {
+      throw new Error(`the child exited (${code}) before connecting`);
+    });
+    died.catch(() => {});
+    const conn = await Promise.race([l.accept({ timeout: 20_000 }), died]);
     cleanups.push(() => conn.close());
     const pending = conn.recv();
     expect(await conn.poll(200)).toBe(false);
