@@ -8,7 +8,7 @@
 
 /** 'QUE1' */
 export const MAGIC = 0x31455551;
-export const VERSION = 1;
+export const VERSION = 2;
 
 // line 0: configuration, written once by the creator (MAGIC last), and the closed flag
 export const H_MAGIC = 0;
@@ -23,10 +23,9 @@ export const H_SLOTS = 8;
 export const H_CLOSED = 9;
 export const H_INLINE_MAX = 10;
 
-// line 1: the producers' side
+// line 1: the producers' own words (consumers never touch this line)
 export const H_PUT_LOCK = 16;
 export const H_PUT_LOCK_WAITERS = 17;
-export const H_TAIL = 18;
 export const H_PUT_COUNT = 19;
 export const H_OOL_SEQ = 20;
 // redo journal of the commit in progress: rolled forward when its writer died holding the lock
@@ -34,11 +33,9 @@ export const H_JP_VALID = 21;
 export const H_JP_TAIL = 22;
 export const H_JP_COUNT = 23;
 
-// line 2: the consumers' side
+// line 2: the consumers' own words (producers never touch this line)
 export const H_GET_LOCK = 32;
 export const H_GET_LOCK_WAITERS = 33;
-export const H_HEAD = 34;
-export const H_GET_COUNT = 35;
 // journal of the take in progress: HEAD decides whether it committed (see recoverGet)
 export const H_JG_VALID = 36;
 export const H_JG_OLD_HEAD = 37;
@@ -63,8 +60,15 @@ export const H_JOIN_WAITERS = 82;
 // line 6: statistics
 export const H_OWNER_DIED = 96;
 
+// line 7: TAIL alone, the word a waiting consumer polls; written once per commit
+export const H_TAIL = 112;
+
+// line 8: HEAD and GET_COUNT, written together once per take, read by producers
+export const H_HEAD = 128;
+export const H_GET_COUNT = 129;
+
 /** Where the attachment table starts (word index), four words per attachment. */
-export const SLOT_BASE = 128;
+export const SLOT_BASE = 256;
 export const SLOT_WORDS = 4;
 export const S_PID = 0;
 export const S_START_LO = 1;

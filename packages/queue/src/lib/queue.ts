@@ -606,8 +606,13 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         this.#putKick = kick;
         try {
           await wait(h, H_NOT_FULL, seq, { signal: kick.signal });
-        } catch {
-          // kicked: look again
+        } catch (err) {
+          if (!kick.signal.aborted) {
+            for (const p of this.#putters.splice(0)) {
+              discard(p.rec);
+              p.reject(err);
+            }
+          }
         }
         this.#putKick = undefined;
       }
@@ -840,8 +845,9 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         this.#getKick = kick;
         try {
           await wait(h, H_NOT_EMPTY, seq, { signal: kick.signal });
-        } catch {
-          // kicked: look again
+        } catch (err) {
+          // Kicked (close, dispose, last getter gone): look again. Anything else would repeat.
+          if (!kick.signal.aborted) for (const g of this.#getters.splice(0)) g.reject(err);
         }
         this.#getKick = undefined;
       }
