@@ -135,6 +135,7 @@ export function connectionConformance(
     it('rejects a waiting recv with ERR_IPC_CLOSED when its own end closes', async () => {
       const { b } = await open();
       const pending = b.recv();
+      pending.catch(() => {}); // handled below; close() may take a moment
       await b.close();
       await rejectsWith(pending, 'ERR_IPC_CLOSED');
       await rejectsWith(b.recv(), 'ERR_IPC_CLOSED');
@@ -157,6 +158,7 @@ export function connectionConformance(
     it('wakes a waiting recv with ERR_IPC_CLOSED when the peer closes', async () => {
       const { a, b } = await open();
       const pending = b.recv({ timeout: 10_000 });
+      pending.catch(() => {}); // handled below; close() may take a moment
       await a.close();
       await rejectsWith(pending, 'ERR_IPC_CLOSED');
     });
@@ -352,6 +354,7 @@ export function queueConformance(
         const { queue } = await open();
         for (let i = 0; i < maxsize; i++) await queue.put(i);
         const pending = queue.put('blocked', { timeout: 10_000 });
+        pending.catch(() => {}); // handled below
         await queue.close();
         await rejectsWith(pending, 'ERR_IPC_CLOSED');
       });
@@ -360,6 +363,7 @@ export function queueConformance(
     it('rejects waiting getters with ERR_IPC_CLOSED on close, yet lets queued items drain', async () => {
       const { queue } = await open();
       const waiting = queue.get({ timeout: 10_000 });
+      waiting.catch(() => {}); // handled below
       await queue.close();
       await rejectsWith(waiting, 'ERR_IPC_CLOSED');
       expect(queue.closed).toBe(true);

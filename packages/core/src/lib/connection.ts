@@ -245,6 +245,11 @@ export abstract class ConnectionBase<T = unknown> implements Connection<T> {
     if (options?.timeout === 0) {
       return Promise.reject(new IpcError('ERR_IPC_TIMEOUT', 'recv timed out after 0 ms', { details: { timeout: 0 } }));
     }
+    if (options?.signal === undefined && (options?.timeout === undefined || options.timeout === Infinity)) {
+      // No timer and no abort listener to clean up: park the receiver directly (the common case,
+      // and measurably cheaper per round trip than the general wait).
+      return new Promise<Uint8Array>((resolve, reject) => this.#receivers.push({ resolve, reject, maxLength }));
+    }
     return waitFor<Uint8Array>(options, (resolve, reject, scope) => {
       const receiver: Receiver = { resolve, reject, maxLength };
       this.#receivers.push(receiver);
