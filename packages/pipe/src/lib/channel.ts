@@ -1,11 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
-import type { ConnectionOptions, WaitOptions } from '@ipc/core';
-import { ConnectionBase, IpcError, waitFor } from '@ipc/core';
+import { IpcError } from '@ipc/core';
+import type { ControlMessage, PostedConnectionOptions, PostedMessage } from './posted.js';
+import { PostedConnection } from './posted.js';
 
 const TAG = '@ipc/pipe';
 
 /** Options of {@link channelConnection}. */
-export interface ChannelConnectionOptions<T = unknown> extends Omit<ConnectionOptions<T>, 'direction'> {
+export interface ChannelConnectionOptions<T = unknown> extends PostedConnectionOptions<T> {
   /**
    * Names this connection on the channel, so several connections (and other users of
    * `process.send`) can share it. Both sides must use the same name. Default `'default'`.
@@ -24,19 +25,13 @@ export interface ChannelConnectionOptions<T = unknown> extends Omit<ConnectionOp
 /** What a channel endpoint looks like: a `ChildProcess` in the parent, `process` in the child. */
 type ChannelEndpoint = Pick<ChildProcess, 'send' | 'on' | 'off' | 'connected'> | NodeJS.Process;
 
-interface ChannelMessage {
+interface ChannelMessage extends PostedMessage {
   [TAG]: string;
   d?: Uint8Array | string | { type: 'Buffer'; data: number[] };
-  end?: true;
-  /** Flow control: the receiver's inbox is over its high-water mark (true) or drained (false). */
-  stop?: boolean;
 }
 
-interface Waiter {
-  frame: Uint8Array;
-  resolve(): void;
-  reject(err: unknown): void;
-}
+// `send(message, handle, options, callback)`: the callback reports when Node wrote the message.
+type SendWithCallback = (m: ChannelMessage, h: undefined, o: object, cb: (err: Error | null) => void) => boolean;
 
 function toBytes(d: ChannelMessage['d']): Uint8Array | undefined {
   if (d instanceof Uint8Array) return d;
@@ -52,14 +47,11 @@ function toBytes(d: ChannelMessage['d']): Uint8Array | undefined {
  * bytes are unwritten. The channel's disconnect (or the child's exit) ends the connection with
  * `ERR_IPC_CLOSED`.
  */
-export class ChannelConnection<T = unknown> extends ConnectionBase<T> {
+export class ChannelConnection<T = unknown> extends PostedConnection<T> {
   readonly name: string;
   readonly #endpoint: ChannelEndpoint;
   readonly #advanced: boolean;
-  readonly #hwm: number;
   #unwritten = 0;
-  #peerStopped = false;
-  #waiters: Waiter[] = [];
   #detach: () => void;
 
   /**
@@ -73,8 +65,6 @@ export class ChannelConnection<T = unknown> extends ConnectionBase<T> {
     }
     const name = options.name ?? 'default';
     if (typeof name !== 'string') throw new TypeError('name must be a string');
-    const hwm = options.writeHighWaterMark ?? 1024 * 1024;
-    if (!Number.isInteger(hwm) || hwm < 1) throw new RangeError(`writeHighWaterMark must be a positive integer, got ${hwm}`);
     const serialization = options.serialization
       ?? (endpoint === process ? (process.env.NODE_CHANNEL_SERIALIZATION_MODE === 'advanced' ? 'advanced' : 'json') : 'json');
     if (serialization !== 'json' && serialization !== 'advanced') {
@@ -83,33 +73,12 @@ export class ChannelConnection<T = unknown> extends ConnectionBase<T> {
     this.name = name;
     this.#endpoint = endpoint;
     this.#advanced = serialization === 'advanced';
-    this.#hwm = hwm;
     const onMessage = (msg: unknown) => {
       const m = msg as ChannelMessage | null;
       if (typeof m !== 'object' || m === null || m[TAG] !== name) return;
-      if (m.end) {
-        this._end(new IpcError('ERR_IPC_CLOSED', 'the peer closed the connection'));
-        this.#rejectWaiters();
-        return;
-      }
-      if (typeof m.stop === 'boolean') {
-        this.#peerStopped = m.stop;
-        if (!m.stop) this.#release();
-        return;
-      }
-      const bytes = toBytes(m.d);
-      if (bytes === undefined) return;
-      if (bytes.byteLength > this.maxMessageBytes) {
-        this._end(new IpcError('ERR_IPC_TOO_LARGE', `received a message of ${bytes.byteLength} bytes, over maxMessageBytes ${this.maxMessageBytes}`));
-        this.#rejectWaiters();
-        return;
-      }
-      this._deliver(bytes);
+      this._receive(m, toBytes(m.d));
     };
-    const onGone = () => {
-      this._end(new IpcError('ERR_IPC_CLOSED', 'the IPC channel disconnected'));
-      this.#rejectWaiters();
-    };
+    const onGone = () => this._fail(new IpcError('ERR_IPC_CLOSED', 'the IPC channel disconnected'));
     const ep = endpoint as NodeJS.EventEmitter;
     ep.on('message', onMessage);
     ep.on('disconnect', onGone);
@@ -122,43 +91,25 @@ export class ChannelConnection<T = unknown> extends ConnectionBase<T> {
     if (!endpoint.connected) onGone();
   }
 
-  #rejectWaiters(): void {
-    const err = this._endError ?? new IpcError('ERR_IPC_CLOSED', 'the connection is closed');
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.reject(err);
+  protected _canPost(): boolean {
+    return this.#unwritten < this._writeHighWaterMark;
   }
 
-  protected _write(frame: Uint8Array, options: WaitOptions | undefined): Promise<void> {
-    if (this.#waiters.length === 0 && !this.#peerStopped && this.#unwritten < this.#hwm) return this.#post(frame);
-    let waiter: Waiter;
-    return waitFor<void>(options, (resolve, reject, scope) => {
-      waiter = { frame, resolve, reject };
-      this.#waiters.push(waiter);
-      scope.onCleanup(() => {
-        const i = this.#waiters.indexOf(waiter);
-        if (i >= 0) this.#waiters.splice(i, 1);
-      });
-    }, 'send');
-  }
-
-  #post(frame: Uint8Array): Promise<void> {
+  protected _post(frame: Uint8Array): Promise<void> {
     if (!this.#endpoint.connected) {
       return Promise.reject(new IpcError('ERR_IPC_CLOSED', 'the IPC channel is disconnected'));
     }
     const size = frame.byteLength;
     const d = this.#advanced ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('base64');
-    const message: ChannelMessage = { [TAG]: this.name, d };
     this.#unwritten += size;
     try {
-      (this.#endpoint.send as (m: unknown, h: undefined, o: object, cb: (err: Error | null) => void) => boolean)(message, undefined, {}, (err) => {
+      (this.#endpoint.send as SendWithCallback)({ [TAG]: this.name, d }, undefined, {}, (err) => {
         this.#unwritten -= size;
         if (err && !this._endError) {
-          this._end(new IpcError('ERR_IPC_CLOSED', `the IPC channel failed: ${err.message}`, { cause: err }));
-          this.#rejectWaiters();
+          this._fail(new IpcError('ERR_IPC_CLOSED', `the IPC channel failed: ${err.message}`, { cause: err }));
           return;
         }
-        this.#release();
+        this._release();
       });
     } catch (err) {
       this.#unwritten -= size;
@@ -167,43 +118,17 @@ export class ChannelConnection<T = unknown> extends ConnectionBase<T> {
     return Promise.resolve();
   }
 
-  #control(stop: boolean): void {
-    if (!this.#endpoint.connected || this._endError) return;
+  protected _postControl(message: ControlMessage): void {
+    if (!this.#endpoint.connected) return;
     try {
-      (this.#endpoint.send as (m: unknown, h: undefined, o: object, cb: () => void) => boolean)({ [TAG]: this.name, stop }, undefined, {}, () => {});
+      (this.#endpoint.send as SendWithCallback)({ [TAG]: this.name, ...message }, undefined, {}, () => {});
     } catch {
       // the channel went away: the end will be reported by 'disconnect'
     }
   }
 
-  // The receiver's inbox passed its high-water mark: ask the sender to wait (bounded memory).
-  protected override _pause(): void {
-    this.#control(true);
-  }
-
-  protected override _resume(): void {
-    this.#control(false);
-  }
-
-  #release(): void {
-    while (this.#waiters.length > 0 && !this.#peerStopped && this.#unwritten < this.#hwm) {
-      const w = this.#waiters.shift()!;
-      this.#post(w.frame).then(w.resolve, w.reject);
-    }
-  }
-
-  protected _destroy(): void {
+  protected _close(): void {
     this.#detach();
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.reject(new IpcError('ERR_IPC_CLOSED', 'the connection is closed'));
-    if (this.#endpoint.connected && !this._endError) {
-      try {
-        (this.#endpoint.send as (m: unknown, h: undefined, o: object, cb: () => void) => boolean)({ [TAG]: this.name, end: true }, undefined, {}, () => {});
-      } catch {
-        // the channel went away meanwhile: nothing to tell
-      }
-    }
   }
 }
 

@@ -1,28 +1,20 @@
 import { MessageChannel } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import type { ConnectionOptions, WaitOptions } from '@ipc/core';
-import { ConnectionBase, IpcError, waitFor } from '@ipc/core';
+import { IpcError } from '@ipc/core';
+import type { ControlMessage, PostedConnectionOptions, PostedMessage } from './posted.js';
+import { PostedConnection } from './posted.js';
 
 const TAG = '@ipc/pipe.port';
 
 /** Options of {@link portConnection}. */
-export interface PortConnectionOptions<T = unknown> extends Omit<ConnectionOptions<T>, 'direction'> {
+export interface PortConnectionOptions<T = unknown> extends PostedConnectionOptions<T> {
   /** Bytes posted within one turn of the event loop before `send` lets the loop turn (so the peer's stop request is seen). Default 1 MiB. */
   writeHighWaterMark?: number;
 }
 
-interface PortMessage {
+interface PortMessage extends PostedMessage {
   [TAG]: 1;
   d?: Uint8Array;
-  end?: true;
-  /** Flow control: the receiver's inbox is over its high-water mark (true) or drained (false). */
-  stop?: boolean;
-}
-
-interface Waiter {
-  frame: Uint8Array;
-  resolve(): void;
-  reject(err: unknown): void;
 }
 
 /**
@@ -33,15 +25,12 @@ interface Waiter {
  * high-water mark, and the sender lets the event loop turn after each `writeHighWaterMark` bytes so
  * it hears that request: memory stays bounded when the reader is slow.
  */
-export class PortConnection<T = unknown> extends ConnectionBase<T> {
+export class PortConnection<T = unknown> extends PostedConnection<T> {
   readonly #port: MessagePort;
   readonly #detach: () => void;
-  readonly #hwm: number;
   #portClosed = false;
-  #peerStopped = false;
   #burst = 0;
   #turnScheduled = false;
-  #waiters: Waiter[] = [];
 
   /**
    * @param port - a MessagePort this connection takes over (it is closed by `close()`)
@@ -53,33 +42,14 @@ export class PortConnection<T = unknown> extends ConnectionBase<T> {
       throw new TypeError('portConnection needs a worker_threads MessagePort');
     }
     this.#port = port;
-    const hwm = options.writeHighWaterMark ?? 1024 * 1024;
-    if (!Number.isInteger(hwm) || hwm < 1) throw new RangeError(`writeHighWaterMark must be a positive integer, got ${hwm}`);
-    this.#hwm = hwm;
     const onMessage = (msg: unknown) => {
       const m = msg as PortMessage | null;
       if (typeof m !== 'object' || m === null || m[TAG] !== 1) return;
-      if (m.end) {
-        this._end(new IpcError('ERR_IPC_CLOSED', 'the peer closed the connection'));
-        this.#rejectWaiters();
-        return;
-      }
-      if (typeof m.stop === 'boolean') {
-        this.#peerStopped = m.stop;
-        this.#release();
-        return;
-      }
-      if (!(m.d instanceof Uint8Array)) return;
-      if (m.d.byteLength > this.maxMessageBytes) {
-        this._end(new IpcError('ERR_IPC_TOO_LARGE', `received a message of ${m.d.byteLength} bytes, over maxMessageBytes ${this.maxMessageBytes}`));
-        return;
-      }
-      this._deliver(m.d);
+      this._receive(m, m.d instanceof Uint8Array ? m.d : undefined);
     };
     const onClose = () => {
       this.#portClosed = true;
-      this._end(new IpcError('ERR_IPC_CLOSED', 'the MessagePort closed'));
-      this.#rejectWaiters();
+      this._fail(new IpcError('ERR_IPC_CLOSED', 'the MessagePort closed'));
     };
     port.on('message', onMessage);
     port.on('close', onClose);
@@ -89,32 +59,11 @@ export class PortConnection<T = unknown> extends ConnectionBase<T> {
     };
   }
 
-  #rejectWaiters(): void {
-    const err = this._endError ?? new IpcError('ERR_IPC_CLOSED', 'the connection is closed');
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.reject(err);
+  protected _canPost(): boolean {
+    return this.#burst < this._writeHighWaterMark;
   }
 
-  #canPost(): boolean {
-    return !this.#peerStopped && this.#burst < this.#hwm;
-  }
-
-  protected _write(frame: Uint8Array, options: WaitOptions | undefined): Promise<void> {
-    if (this.#waiters.length === 0 && this.#canPost()) return this.#post(frame);
-    let waiter: Waiter;
-    return waitFor<void>(options, (resolve, reject, scope) => {
-      waiter = { frame, resolve, reject };
-      this.#waiters.push(waiter);
-      this.#scheduleTurn();
-      scope.onCleanup(() => {
-        const i = this.#waiters.indexOf(waiter);
-        if (i >= 0) this.#waiters.splice(i, 1);
-      });
-    }, 'send');
-  }
-
-  #post(frame: Uint8Array): Promise<void> {
+  protected _post(frame: Uint8Array): Promise<void> {
     if (this.#portClosed) return Promise.reject(new IpcError('ERR_IPC_CLOSED', 'the MessagePort closed'));
     try {
       // A view is cloned with its whole ArrayBuffer (a pooled Buffer drags 8 KiB along): send exact bytes.
@@ -128,6 +77,10 @@ export class PortConnection<T = unknown> extends ConnectionBase<T> {
     return Promise.resolve();
   }
 
+  protected override _onWait(): void {
+    this.#scheduleTurn();
+  }
+
   // A MessagePort has no back-pressure: after a burst, let the event loop turn so that the peer's
   // stop request (sent when its inbox passes its high-water mark) is seen before posting more.
   #scheduleTurn(): void {
@@ -136,45 +89,20 @@ export class PortConnection<T = unknown> extends ConnectionBase<T> {
     setImmediate(() => {
       this.#turnScheduled = false;
       this.#burst = 0;
-      this.#release();
+      this._release();
     });
   }
 
-  #release(): void {
-    while (this.#waiters.length > 0 && this.#canPost()) {
-      const w = this.#waiters.shift()!;
-      this.#post(w.frame).then(w.resolve, w.reject);
-    }
-  }
-
-  #control(stop: boolean): void {
+  protected _postControl(message: ControlMessage): void {
     if (this.#portClosed) return;
     try {
-      this.#port.postMessage({ [TAG]: 1, stop } satisfies PortMessage);
+      this.#port.postMessage({ [TAG]: 1, ...message } satisfies PortMessage);
     } catch {
       // closed meanwhile
     }
   }
 
-  protected override _pause(): void {
-    this.#control(true);
-  }
-
-  protected override _resume(): void {
-    this.#control(false);
-  }
-
-  protected _destroy(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.reject(new IpcError('ERR_IPC_CLOSED', 'the connection is closed'));
-    if (!this.#portClosed) {
-      try {
-        this.#port.postMessage({ [TAG]: 1, end: true } satisfies PortMessage);
-      } catch {
-        // already closed
-      }
-    }
+  protected _close(): void {
     this.#detach();
     this.#port.close();
   }
