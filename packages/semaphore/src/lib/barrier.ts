@@ -3,13 +3,11 @@ import {
   HEADER_WORDS,
   Primitive,
   attachBlock,
-  initBlock,
+  createBlock,
   openBlock,
-  placeBlock,
-  publishBlock,
   validateInt,
   validatePrimitiveOptions,
-  type Placement,
+  type BlockArgs,
   type PlacementOptions,
   type PrimitiveOptions,
 } from './base.js';
@@ -60,6 +58,13 @@ function barrierCap(options: BarrierOptions): number {
     : validateInt(options.maxParticipants, 'options.maxParticipants', 1, MAX_TABLE);
 }
 
+function actionOf(options: BarrierHandleOptions | undefined): (() => void) | undefined {
+  if (options?.action !== undefined && typeof options.action !== 'function') {
+    throw new TypeError('options.action must be a function');
+  }
+  return options?.action;
+}
+
 const registered = new Set<Barrier>();
 let exitHook = false;
 
@@ -84,14 +89,11 @@ export class Barrier extends Primitive<Arrival, number> {
   readonly #parties: number;
   readonly #action: (() => void) | undefined;
 
-  private constructor(placement: Placement, view: Int32Array, options: BarrierHandleOptions | undefined) {
-    super('Barrier', placement, view, validatePrimitiveOptions(options));
-    this.#cap = view[CAP]!;
-    this.#parties = view[PARTIES]!;
-    if (options?.action !== undefined && typeof options.action !== 'function') {
-      throw new TypeError('options.action must be a function');
-    }
-    this.#action = options?.action;
+  private constructor(args: BlockArgs, action: (() => void) | undefined) {
+    super('Barrier', ...args);
+    this.#cap = this.v[CAP]!;
+    this.#parties = this.v[PARTIES]!;
+    this.#action = action;
   }
 
   /** Bytes a barrier created with these options takes in a segment. */
@@ -105,15 +107,14 @@ export class Barrier extends Primitive<Arrival, number> {
    */
   static create(options: BarrierOptions & { action?: () => void }): Barrier {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object with parties');
-    validatePrimitiveOptions(options);
+    const tuning = validatePrimitiveOptions(options);
     const cap = barrierCap(options);
-    const words = TABLE + cap * ENTRY_WORDS;
-    const placement = placeBlock(words * 4, options);
-    const view = initBlock(placement, words, 'Barrier');
-    view[PARTIES] = options.parties;
-    view[CAP] = cap;
-    publishBlock(view);
-    return new Barrier(placement, view, options);
+    const action = actionOf(options);
+    const args = createBlock('Barrier', TABLE + cap * ENTRY_WORDS, tuning, options, (view) => {
+      view[PARTIES] = options.parties;
+      view[CAP] = cap;
+    });
+    return new Barrier(args, action);
   }
 
   /**
@@ -121,8 +122,8 @@ export class Barrier extends Primitive<Arrival, number> {
    * @throws {IpcError} ERR_IPC_NOT_FOUND
    */
   static open(name: string, options?: BarrierHandleOptions & { offset?: number }): Barrier {
-    const { placement, view } = openBlock(name, options?.offset, 'Barrier');
-    return new Barrier(placement, view, options);
+    const action = actionOf(options);
+    return new Barrier(openBlock('Barrier', name, options), action);
   }
 
   /**
@@ -130,8 +131,8 @@ export class Barrier extends Primitive<Arrival, number> {
    * @throws {IpcError} ERR_IPC_NOT_FOUND
    */
   static attach(memory: SharedMemory, offset: number, options?: BarrierHandleOptions): Barrier {
-    const { placement, view } = attachBlock(memory, offset, 'Barrier');
-    return new Barrier(placement, view, options);
+    const action = actionOf(options);
+    return new Barrier(attachBlock('Barrier', memory, offset, options), action);
   }
 
   /** How many parties must arrive. */

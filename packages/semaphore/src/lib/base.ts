@@ -185,26 +185,6 @@ export function checkBlock(memory: SharedMemory, offset: number, kind: KindName)
   return new Int32Array(memory.buffer, offset, words);
 }
 
-/** Opens a segment by name and checks the block in it, closing the segment on failure. */
-export function openBlock(name: string, offset: number | undefined, kind: KindName): { placement: Placement; view: Int32Array } {
-  if (typeof name !== 'string' || name.length === 0) throw new TypeError(`name must be a non-empty string, got ${String(name)}`);
-  const memory = SharedMemory.open(name);
-  try {
-    const off = validateSlot(memory, offset, HEADER_WORDS * 4, 'open');
-    const view = checkBlock(memory, off, kind);
-    return { placement: { memory, owns: true, offset: off }, view };
-  } catch (err) {
-    memory.close();
-    throw err;
-  }
-}
-
-/** Attaches to a block in a caller-managed segment. */
-export function attachBlock(memory: SharedMemory, offset: number, kind: KindName): { placement: Placement; view: Int32Array } {
-  const off = validateSlot(memory, offset, HEADER_WORDS * 4, 'attach');
-  return { placement: { memory, owns: false, offset: off }, view: checkBlock(memory, off, kind) };
-}
-
 /** Writes a fresh block's header (magic last, by the caller calling {@link publishBlock}). */
 export function initBlock(placement: Placement, words: number, kind: KindName): Int32Array {
   const view = new Int32Array(placement.memory.buffer, placement.offset, words);
@@ -218,6 +198,58 @@ export function initBlock(placement: Placement, words: number, kind: KindName): 
 /** Makes an initialized block visible to openers. */
 export function publishBlock(view: Int32Array): void {
   Atomics.store(view, H_MAGIC, MAGIC);
+}
+
+/**
+ * What a primitive's constructor takes: where its block is, a view of the block, and the
+ * per-handle tuning. The create, open and attach statics of every primitive produce it with
+ * {@link createBlock}, {@link openBlock} and {@link attachBlock}.
+ */
+export type BlockArgs = [placement: Placement, view: Int32Array, tuning: Tuning];
+
+/**
+ * Places a new block of `words` int32 words (see {@link placeBlock}), writes its header, lets
+ * `fill` write the primitive's own fields, and only then publishes it (magic last), so that an
+ * opener never sees a half-initialized block. `tuning` is validated by the caller, first, so that
+ * a bad option fails before anything is created.
+ */
+export function createBlock(
+  kind: KindName,
+  words: number,
+  tuning: Tuning,
+  options: PlacementOptions | undefined,
+  fill?: (view: Int32Array) => void,
+): BlockArgs {
+  const placement = placeBlock(words * 4, options);
+  const view = initBlock(placement, words, kind);
+  fill?.(view);
+  publishBlock(view);
+  return [placement, view, tuning];
+}
+
+/**
+ * Validates the tuning options, opens a segment by name and checks the `kind` block at
+ * `options.offset` in it, closing the segment on failure.
+ */
+export function openBlock(kind: KindName, name: string, options: (PrimitiveOptions & { offset?: number }) | undefined): BlockArgs {
+  const tuning = validatePrimitiveOptions(options);
+  if (typeof name !== 'string' || name.length === 0) throw new TypeError(`name must be a non-empty string, got ${String(name)}`);
+  const memory = SharedMemory.open(name);
+  try {
+    const off = validateSlot(memory, options?.offset, HEADER_WORDS * 4, 'open');
+    const view = checkBlock(memory, off, kind);
+    return [{ memory, owns: true, offset: off }, view, tuning];
+  } catch (err) {
+    memory.close();
+    throw err;
+  }
+}
+
+/** Validates the tuning options and checks the `kind` block in a slot of a caller-managed segment. */
+export function attachBlock(kind: KindName, memory: SharedMemory, offset: number, options: PrimitiveOptions | undefined): BlockArgs {
+  const tuning = validatePrimitiveOptions(options);
+  const off = validateSlot(memory, offset, HEADER_WORDS * 4, 'attach');
+  return [{ memory, owns: false, offset: off }, checkBlock(memory, off, kind), tuning];
 }
 
 /** A pending asynchronous wait in this thread. */
@@ -257,11 +289,12 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
   #parkCtl: AbortController | undefined;
   #parkedAsync = false;
   #lastCheck = 0;
-  readonly #kind: KindName;
+  /** @internal The primitive's kind, as in error messages and handles. */
+  protected readonly kind: KindName;
 
   /** @internal */
   protected constructor(kind: KindName, placement: Placement, view: Int32Array, tuning: Tuning) {
-    this.#kind = kind;
+    this.kind = kind;
     this.placement = placement;
     this.v = view;
     this.checkInterval = tuning.ownerCheckInterval;
@@ -286,7 +319,7 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
 
   /** @internal */
   protected assertOpen(): void {
-    if (this.#closed) throw closedError(this.#kind);
+    if (this.#closed) throw closedError(this.kind);
   }
 
   /** @internal Extra handle fields of a subclass. */
@@ -298,7 +331,7 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
   [toHandle](_context?: HandleContext): Handle {
     this.assertOpen();
     return {
-      kind: `@ipc/semaphore.${this.#kind}`,
+      kind: `@ipc/semaphore.${this.kind}`,
       module: HERE,
       name: this.placement.memory.name,
       offset: this.placement.offset,
@@ -321,7 +354,7 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
       Atomics.sub(this.v, H_WAITERS, 1);
     }
     this.#unpark();
-    const err = closedError(this.#kind);
+    const err = closedError(this.kind);
     for (const node of [...this.queue]) node.reject(err);
     this.queue.length = 0;
     if (this.placement.owns) this.placement.memory.close();
@@ -405,7 +438,7 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
     return waitFor<T>(
       options,
       (resolve, reject, scope) => {
-        if (this.#closed) return reject(closedError(this.#kind));
+        if (this.#closed) return reject(closedError(this.kind));
         const node: WaitNode<D, T> = { data, resolve, reject };
         this.queue.push(node);
         scope.onCleanup(() => this.#remove(node));

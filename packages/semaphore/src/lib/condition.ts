@@ -129,6 +129,7 @@ export class Condition extends Primitive<never, never> {
     return new Condition(placement, view, interval, lock, given === undefined);
   }
 
+  // Opens or attaches the lock the block names, in this segment or another.
   static #fromBlock(placement: Placement, view: Int32Array, interval: Tuning): Condition {
     const len = view[LOCK_NAME_LEN]!;
     const lockName = Buffer.from(view.buffer, view.byteOffset + LOCK_NAME * 4, len).toString('utf8');
@@ -147,8 +148,7 @@ export class Condition extends Primitive<never, never> {
    * @throws {IpcError} ERR_IPC_NOT_FOUND
    */
   static open(name: string, options?: PrimitiveOptions & { offset?: number }): Condition {
-    const interval = validatePrimitiveOptions(options);
-    const { placement, view } = openBlock(name, options?.offset, 'Condition');
+    const [placement, view, interval] = openBlock('Condition', name, options);
     try {
       return Condition.#fromBlock(placement, view, interval);
     } catch (err) {
@@ -162,9 +162,7 @@ export class Condition extends Primitive<never, never> {
    * @throws {IpcError} ERR_IPC_NOT_FOUND
    */
   static attach(memory: SharedMemory, offset: number, options?: PrimitiveOptions): Condition {
-    const interval = validatePrimitiveOptions(options);
-    const { placement, view } = attachBlock(memory, offset, 'Condition');
-    return Condition.#fromBlock(placement, view, interval);
+    return Condition.#fromBlock(...attachBlock('Condition', memory, offset, options));
   }
 
   /** The lock this condition waits with. */

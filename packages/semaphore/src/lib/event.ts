@@ -3,13 +3,10 @@ import {
   HEADER_WORDS,
   Primitive,
   attachBlock,
-  initBlock,
+  createBlock,
   openBlock,
-  placeBlock,
-  publishBlock,
   validatePrimitiveOptions,
-  type Placement,
-  type Tuning,
+  type BlockArgs,
   type PlacementOptions,
   type PrimitiveOptions,
 } from './base.js';
@@ -31,8 +28,8 @@ const ALL = 0x7fffffff;
  * await ready.wait({ timeout: 5000 });
  */
 export class Event extends Primitive<number, void> {
-  private constructor(placement: Placement, view: Int32Array, interval: Tuning) {
-    super('Event', placement, view, interval);
+  private constructor(...args: BlockArgs) {
+    super('Event', ...args);
   }
 
   /** Bytes an Event takes in a segment. */
@@ -45,11 +42,7 @@ export class Event extends Primitive<number, void> {
    * @throws {IpcError} ERR_IPC_EXISTS
    */
   static create(options?: PlacementOptions): Event {
-    const interval = validatePrimitiveOptions(options);
-    const placement = placeBlock(WORDS * 4, options);
-    const view = initBlock(placement, WORDS, 'Event');
-    publishBlock(view);
-    return new Event(placement, view, interval);
+    return new Event(...createBlock('Event', WORDS, validatePrimitiveOptions(options), options));
   }
 
   /**
@@ -57,9 +50,7 @@ export class Event extends Primitive<number, void> {
    * @throws {IpcError} ERR_IPC_NOT_FOUND
    */
   static open(name: string, options?: PrimitiveOptions & { offset?: number }): Event {
-    const interval = validatePrimitiveOptions(options);
-    const { placement, view } = openBlock(name, options?.offset, 'Event');
-    return new Event(placement, view, interval);
+    return new Event(...openBlock('Event', name, options));
   }
 
   /**
@@ -67,9 +58,7 @@ export class Event extends Primitive<number, void> {
    * @throws {IpcError} ERR_IPC_NOT_FOUND
    */
   static attach(memory: SharedMemory, offset: number, options?: PrimitiveOptions): Event {
-    const interval = validatePrimitiveOptions(options);
-    const { placement, view } = attachBlock(memory, offset, 'Event');
-    return new Event(placement, view, interval);
+    return new Event(...attachBlock('Event', memory, offset, options));
   }
 
   /** True when the flag is set. */

@@ -52,22 +52,32 @@ export function freeEntry(v: Int32Array, e: number): void {
 }
 
 /**
+ * Claims the entry at word `e` for recovery when its holder (never this process) is dead: a
+ * compare-and-swap of its pid to -1, so that exactly one process recovers it. The start time
+ * recorded next to the pid tells a reused pid from the holder. True when the caller won and must
+ * now clear the entry and store its pid (0). Also reads a Lock's owner record, which has this layout.
+ */
+export function claimDead(v: Int32Array, e: number): boolean {
+  const pid = Atomics.load(v, e + E_PID);
+  if (pid <= 0 || pid === process.pid) return false;
+  const lo = v[e + E_START_LO]!;
+  const hi = v[e + E_START_HI]!;
+  if (isProcessAlive(pid, joinStart(lo, hi))) return false;
+  // Re-read: the holder we judged must still be the holder (the start time guards a quick handover).
+  if (v[e + E_START_LO] !== lo || v[e + E_START_HI] !== hi) return false;
+  return Atomics.compareExchange(v, e + E_PID, pid, RECOVERING) === pid;
+}
+
+/**
  * Frees the entries of dead processes (never this process's), calling `onDead(count)` with each
- * one's count. The start time recorded next to the pid tells a reused pid from the holder.
+ * one's count.
  * @returns how many dead entries were freed
  */
 export function reapDead(v: Int32Array, base: number, cap: number, onDead: (count: number) => void): number {
-  const self = process.pid;
   let reaped = 0;
   const end = base + cap * ENTRY_WORDS;
   for (let e = base; e < end; e += ENTRY_WORDS) {
-    const pid = Atomics.load(v, e + E_PID);
-    if (pid <= 0 || pid === self) continue;
-    const lo = v[e + E_START_LO]!;
-    const hi = v[e + E_START_HI]!;
-    if (isProcessAlive(pid, joinStart(lo, hi))) continue;
-    if (v[e + E_START_LO] !== lo || v[e + E_START_HI] !== hi) continue;
-    if (Atomics.compareExchange(v, e + E_PID, pid, RECOVERING) !== pid) continue;
+    if (!claimDead(v, e)) continue;
     const count = Atomics.exchange(v, e + E_COUNT, 0);
     v[e + E_TID] = 0;
     v[e + E_START_LO] = 0;

@@ -1,34 +1,33 @@
-import { IpcError, validateWaitOptions, type WaitOptions } from '@ipc/core';
+import { IpcError } from '@ipc/core';
+import { Acquirable } from './acquirable.js';
 import {
   HEADER_WORDS,
   H_WAITERS,
-  Primitive,
   attachBlock,
-  initBlock,
+  createBlock,
   openBlock,
-  placeBlock,
-  publishBlock,
   validatePrimitiveOptions,
+  type BlockArgs,
   type KindName,
-  type Placement,
-  type Tuning,
   type PlacementOptions,
   type PrimitiveOptions,
 } from './base.js';
 import { ReleaseGuard } from './guard.js';
-import { identity, joinStart } from './identity.js';
-import { isProcessAlive, type SharedMemory } from './shm.js';
+import { E_COUNT, E_START_HI, E_START_LO, E_TID, claimDead } from './holders.js';
+import { identity } from './identity.js';
+import type { SharedMemory } from './shm.js';
 
 // Block layout (int32 words after the header). STATE is the owner's pid (0: free, -1: being
 // recovered), so taking the lock is ONE compare-and-swap and a dead owner is found by reading it.
+// The owner record has the layout of a holder-table entry (holders.ts), so that the same code
+// judges and claims a dead owner.
 const STATE = HEADER_WORDS;
-const TID = HEADER_WORDS + 1; // owner's thread id + 1; 0 while not yet written
-const START_LO = HEADER_WORDS + 2; // owner's process start time, so a reused pid is not the owner
-const START_HI = HEADER_WORDS + 3;
-const COUNT = HEADER_WORDS + 4; // recursion depth (RLock)
+const TID = STATE + E_TID; // owner's thread id + 1; 0 while not yet written
+const START_LO = STATE + E_START_LO; // owner's process start time, so a reused pid is not the owner
+const START_HI = STATE + E_START_HI;
+const COUNT = STATE + E_COUNT; // recursion depth (RLock)
 const DIED = HEADER_WORDS + 5; // 1: the last owner died; told to the next owner
 const WORDS = HEADER_WORDS + 8;
-const RECOVERING = -1;
 
 /** The bytes a Lock or RLock block takes in a segment. */
 export const MUTEX_BYTES = WORDS * 4;
@@ -38,29 +37,23 @@ export const MUTEX_BYTES = WORDS * 4;
  * (pid, process start time, thread id) so that a waiter recovers it when the owner dies.
  * @internal
  */
-export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
+export abstract class Mutex extends Acquirable {
   readonly #recursive: boolean;
-  readonly #what: string;
   readonly #me = identity();
 
   /** @internal */
-  protected constructor(kind: KindName, placement: Placement, view: Int32Array, checkInterval: Tuning) {
-    super(kind, placement, view, checkInterval);
+  protected constructor(kind: KindName, ...args: BlockArgs) {
+    super(kind, ...args);
     this.#recursive = kind === 'RLock';
-    this.#what = kind;
   }
 
   /** @internal */
-  protected static init(kind: KindName, options: PlacementOptions | undefined): [Placement, Int32Array, Tuning] {
-    const interval = validatePrimitiveOptions(options);
-    const placement = placeBlock(MUTEX_BYTES, options);
-    const view = initBlock(placement, WORDS, kind);
-    publishBlock(view);
-    return [placement, view, interval];
+  protected static init(kind: KindName, options: PlacementOptions | undefined): BlockArgs {
+    return createBlock(kind, WORDS, validatePrimitiveOptions(options), options);
   }
 
-  // The uncontended path: one CAS and three plain stores, no system call, no promise.
-  #take(): ReleaseGuard | number {
+  /** @internal The uncontended path: one CAS and four plain stores, no system call, no promise. */
+  protected take(): ReleaseGuard | number {
     const v = this.v;
     const me = this.#me;
     const prev = Atomics.compareExchange(v, STATE, 0, me.pid);
@@ -80,52 +73,6 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
   }
 
   /**
-   * Takes the lock if it is free, synchronously: no promise and no system call on success.
-   * @returns a release guard, or `null` when another owner holds it
-   * @throws {IpcError} ERR_IPC_CLOSED
-   */
-  tryAcquire(): ReleaseGuard | null {
-    if (this.closed) this.assertOpen();
-    let r = this.#take();
-    if (typeof r === 'number' && this.maybeCheckOwners()) r = this.#take();
-    return typeof r === 'number' ? null : r;
-  }
-
-  /**
-   * Waits for the lock without blocking the event loop. Waiters in one thread are served first in,
-   * first out. When the previous owner died holding it, the guard says `ownerDied: true`.
-   * @param options - `{ timeout, signal }`
-   * @returns a release guard, usable with `await using`
-   * @throws {IpcError} ERR_IPC_TIMEOUT, ERR_IPC_ABORTED, ERR_IPC_CLOSED
-   */
-  acquire(options?: WaitOptions): Promise<ReleaseGuard> {
-    try {
-      validateWaitOptions(options);
-      this.assertOpen();
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (this.queue.length === 0 && !options?.signal?.aborted) {
-      const r = this.#take();
-      if (typeof r !== 'number') return Promise.resolve(r);
-    }
-    return this.enqueue(options, undefined, `${this.#what}.acquire`);
-  }
-
-  /**
-   * Waits for the lock blocking this thread: for worker threads. On the main thread it throws
-   * `ERR_IPC_UNSUPPORTED` (it would freeze the event loop), except with `timeout: 0`.
-   * @param options - `{ timeout }`
-   * @throws {IpcError} ERR_IPC_TIMEOUT, ERR_IPC_UNSUPPORTED, ERR_IPC_CLOSED
-   */
-  acquireSync(options?: { timeout?: number }): ReleaseGuard {
-    return this.block(options, `${this.#what}.acquireSync`, () => {
-      const r = this.#take();
-      return typeof r === 'number' ? r : { value: r };
-    });
-  }
-
-  /**
    * Releases the lock (one level, for an RLock). Wakes one waiter, if any waits.
    * @throws {IpcError} ERR_IPC_NOT_OWNER when this thread does not hold it; ERR_IPC_CLOSED
    */
@@ -139,7 +86,7 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
     const v = this.v;
     const me = this.#me;
     if (Atomics.load(v, STATE) !== me.pid || v[TID] !== me.tid1) {
-      throw new IpcError('ERR_IPC_NOT_OWNER', `${this.#what}.release: this thread does not hold the ${this.#what}`, {
+      throw new IpcError('ERR_IPC_NOT_OWNER', `${this.kind}.release: this thread does not hold the ${this.kind}`, {
         details: { owner: Atomics.load(v, STATE), pid: process.pid },
       });
     }
@@ -182,16 +129,6 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
   }
 
   /** @internal */
-  protected service(): number {
-    while (this.queue.length > 0) {
-      const r = this.#take();
-      if (typeof r === 'number') return r;
-      this.queue[0]!.resolve(r);
-    }
-    return Atomics.load(this.v, STATE);
-  }
-
-  /** @internal */
   protected parkIndex(): number {
     return STATE;
   }
@@ -204,14 +141,8 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
   /** @internal Frees the lock when its owner process is dead. */
   protected override checkOwners(): boolean {
     const v = this.v;
-    const owner = Atomics.load(v, STATE);
-    if (owner <= 0 || owner === process.pid) return false;
-    const lo = v[START_LO]!;
-    const hi = v[START_HI]!;
-    if (isProcessAlive(owner, joinStart(lo, hi))) return false;
-    // Re-read: the owner we judged must still be the owner (the start time guards a quick handover).
-    if (v[START_LO] !== lo || v[START_HI] !== hi) return false;
-    if (Atomics.compareExchange(v, STATE, owner, RECOVERING) !== owner) return false;
+    if (!claimDead(v, STATE)) return false;
+    // DIED before the state goes to 0, so that the next owner sees it.
     v[COUNT] = 0;
     v[TID] = 0;
     v[START_LO] = 0;
@@ -237,8 +168,8 @@ export abstract class Mutex extends Primitive<undefined, ReleaseGuard> {
  * }
  */
 export class Lock extends Mutex {
-  private constructor(placement: Placement, view: Int32Array, interval: Tuning) {
-    super('Lock', placement, view, interval);
+  private constructor(...args: BlockArgs) {
+    super('Lock', ...args);
   }
 
   /** Bytes a Lock takes in a segment (for `create({ memory, offset })`). */
@@ -259,9 +190,7 @@ export class Lock extends Mutex {
    * @throws {IpcError} ERR_IPC_NOT_FOUND
    */
   static open(name: string, options?: PrimitiveOptions & { offset?: number }): Lock {
-    const interval = validatePrimitiveOptions(options);
-    const { placement, view } = openBlock(name, options?.offset, 'Lock');
-    return new Lock(placement, view, interval);
+    return new Lock(...openBlock('Lock', name, options));
   }
 
   /**
@@ -269,9 +198,7 @@ export class Lock extends Mutex {
    * @throws {IpcError} ERR_IPC_NOT_FOUND when the slot holds no Lock
    */
   static attach(memory: SharedMemory, offset: number, options?: PrimitiveOptions): Lock {
-    const interval = validatePrimitiveOptions(options);
-    const { placement, view } = attachBlock(memory, offset, 'Lock');
-    return new Lock(placement, view, interval);
+    return new Lock(...attachBlock('Lock', memory, offset, options));
   }
 }
 
@@ -280,8 +207,8 @@ export class Lock extends Mutex {
  * as many times. Like Python's `RLock`. In async code, all tasks of one thread count as one owner.
  */
 export class RLock extends Mutex {
-  private constructor(placement: Placement, view: Int32Array, interval: Tuning) {
-    super('RLock', placement, view, interval);
+  private constructor(...args: BlockArgs) {
+    super('RLock', ...args);
   }
 
   /** Bytes an RLock takes in a segment. */
@@ -302,9 +229,7 @@ export class RLock extends Mutex {
    * @throws {IpcError} ERR_IPC_NOT_FOUND
    */
   static open(name: string, options?: PrimitiveOptions & { offset?: number }): RLock {
-    const interval = validatePrimitiveOptions(options);
-    const { placement, view } = openBlock(name, options?.offset, 'RLock');
-    return new RLock(placement, view, interval);
+    return new RLock(...openBlock('RLock', name, options));
   }
 
   /**
@@ -312,8 +237,6 @@ export class RLock extends Mutex {
    * @throws {IpcError} ERR_IPC_NOT_FOUND
    */
   static attach(memory: SharedMemory, offset: number, options?: PrimitiveOptions): RLock {
-    const interval = validatePrimitiveOptions(options);
-    const { placement, view } = attachBlock(memory, offset, 'RLock');
-    return new RLock(placement, view, interval);
+    return new RLock(...attachBlock('RLock', memory, offset, options));
   }
 }

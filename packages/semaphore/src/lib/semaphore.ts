@@ -1,18 +1,15 @@
-import { IpcError, validateWaitOptions, type WaitOptions } from '@ipc/core';
+import { IpcError } from '@ipc/core';
+import { Acquirable } from './acquirable.js';
 import {
   HEADER_WORDS,
   H_WAITERS,
-  Primitive,
   attachBlock,
-  initBlock,
+  createBlock,
   openBlock,
-  placeBlock,
-  publishBlock,
   validateInt,
   validatePrimitiveOptions,
+  type BlockArgs,
   type KindName,
-  type Placement,
-  type Tuning,
   type PlacementOptions,
   type PrimitiveOptions,
 } from './base.js';
@@ -65,34 +62,29 @@ function validateSemaphoreOptions(options: SemaphoreOptions | undefined): { valu
  * const slots = Semaphore.create({ value: 2 });
  * await using permit = await slots.acquire({ timeout: 5000 });
  */
-export class Semaphore extends Primitive<undefined, ReleaseGuard> {
+export class Semaphore extends Acquirable {
   #entry = -1;
   readonly #pid = process.pid;
   readonly #tid1 = identity().tid1;
   readonly #cap: number;
   readonly #bounded: boolean;
-  readonly #what: string;
 
   /** @internal */
-  protected constructor(kind: KindName, placement: Placement, view: Int32Array, interval: Tuning) {
-    super(kind, placement, view, interval);
-    this.#cap = view[CAP]!;
+  protected constructor(kind: KindName, ...args: BlockArgs) {
+    super(kind, ...args);
+    this.#cap = this.v[CAP]!;
     this.#bounded = kind === 'BoundedSemaphore';
-    this.#what = kind;
   }
 
   /** @internal */
-  protected static init(kind: KindName, options: SemaphoreOptions | undefined): [Placement, Int32Array, Tuning] {
-    const interval = validatePrimitiveOptions(options);
+  protected static init(kind: KindName, options: SemaphoreOptions | undefined): BlockArgs {
+    const tuning = validatePrimitiveOptions(options);
     const { value, cap } = validateSemaphoreOptions(options);
-    const words = semaphoreWords(cap);
-    const placement = placeBlock(words * 4, options);
-    const view = initBlock(placement, words, kind);
-    view[VALUE] = value;
-    view[MAX] = kind === 'BoundedSemaphore' ? value : 0;
-    view[CAP] = cap;
-    publishBlock(view);
-    return [placement, view, interval];
+    return createBlock(kind, semaphoreWords(cap), tuning, options, (view) => {
+      view[VALUE] = value;
+      view[MAX] = kind === 'BoundedSemaphore' ? value : 0;
+      view[CAP] = cap;
+    });
   }
 
   /** Bytes a semaphore created with these options takes in a segment. */
@@ -113,9 +105,7 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
    * @throws {IpcError} ERR_IPC_NOT_FOUND
    */
   static open(name: string, options?: PrimitiveOptions & { offset?: number }): Semaphore {
-    const interval = validatePrimitiveOptions(options);
-    const { placement, view } = openBlock(name, options?.offset, 'Semaphore');
-    return new Semaphore('Semaphore', placement, view, interval);
+    return new Semaphore('Semaphore', ...openBlock('Semaphore', name, options));
   }
 
   /**
@@ -123,13 +113,11 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
    * @throws {IpcError} ERR_IPC_NOT_FOUND
    */
   static attach(memory: SharedMemory, offset: number, options?: PrimitiveOptions): Semaphore {
-    const interval = validatePrimitiveOptions(options);
-    const { placement, view } = attachBlock(memory, offset, 'Semaphore');
-    return new Semaphore('Semaphore', placement, view, interval);
+    return new Semaphore('Semaphore', ...attachBlock('Semaphore', memory, offset, options));
   }
 
-  // The uncontended path: a CAS on the count and an add on our own (cached) holder entry.
-  #take(): ReleaseGuard | number {
+  /** @internal The uncontended path: a CAS on the count and an add on our own (cached) holder entry. */
+  protected take(): ReleaseGuard | number {
     const v = this.v;
     let cur = Atomics.load(v, VALUE);
     while (cur > 0) {
@@ -160,50 +148,6 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
     const v = this.v;
     if (e >= 0 && v[e + E_PID] === this.#pid && v[e + E_TID] === this.#tid1 && Atomics.load(v, e + E_COUNT) === 0) freeEntry(v, e);
     this.#entry = -1;
-  }
-
-  /**
-   * Takes a permit if one is free, synchronously: no promise and no system call on success.
-   * @returns a release guard, or `null` when no permit is free
-   * @throws {IpcError} ERR_IPC_CLOSED
-   */
-  tryAcquire(): ReleaseGuard | null {
-    if (this.closed) this.assertOpen();
-    let r = this.#take();
-    if (typeof r === 'number' && this.maybeCheckOwners()) r = this.#take();
-    return typeof r === 'number' ? null : r;
-  }
-
-  /**
-   * Waits for a permit without blocking the event loop (first in, first out within a thread).
-   * @param options - `{ timeout, signal }`
-   * @returns a release guard (`ownerDied` when the permit was recovered from a dead holder)
-   * @throws {IpcError} ERR_IPC_TIMEOUT, ERR_IPC_ABORTED, ERR_IPC_CLOSED
-   */
-  acquire(options?: WaitOptions): Promise<ReleaseGuard> {
-    try {
-      validateWaitOptions(options);
-      this.assertOpen();
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (this.queue.length === 0 && !options?.signal?.aborted) {
-      const r = this.#take();
-      if (typeof r !== 'number') return Promise.resolve(r);
-    }
-    return this.enqueue(options, undefined, `${this.#what}.acquire`);
-  }
-
-  /**
-   * Waits for a permit blocking this thread: for worker threads (throws `ERR_IPC_UNSUPPORTED` on
-   * the main thread unless `timeout` is 0).
-   * @throws {IpcError} ERR_IPC_TIMEOUT, ERR_IPC_UNSUPPORTED, ERR_IPC_CLOSED
-   */
-  acquireSync(options?: { timeout?: number }): ReleaseGuard {
-    return this.block(options, `${this.#what}.acquireSync`, () => {
-      const r = this.#take();
-      return typeof r === 'number' ? r : { value: r };
-    });
   }
 
   /**
@@ -263,16 +207,6 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
   }
 
   /** @internal */
-  protected service(): number {
-    while (this.queue.length > 0) {
-      const r = this.#take();
-      if (typeof r === 'number') return r;
-      this.queue[0]!.resolve(r);
-    }
-    return Atomics.load(this.v, VALUE);
-  }
-
-  /** @internal */
   protected parkIndex(): number {
     return VALUE;
   }
@@ -313,8 +247,8 @@ export class Semaphore extends Primitive<undefined, ReleaseGuard> {
  * `ERR_IPC_OVER_RELEASE` (Python raises ValueError).
  */
 export class BoundedSemaphore extends Semaphore {
-  private constructor(placement: Placement, view: Int32Array, interval: Tuning) {
-    super('BoundedSemaphore', placement, view, interval);
+  private constructor(...args: BlockArgs) {
+    super('BoundedSemaphore', ...args);
   }
 
   /**
@@ -330,9 +264,7 @@ export class BoundedSemaphore extends Semaphore {
    * @throws {IpcError} ERR_IPC_NOT_FOUND
    */
   static override open(name: string, options?: PrimitiveOptions & { offset?: number }): BoundedSemaphore {
-    const interval = validatePrimitiveOptions(options);
-    const { placement, view } = openBlock(name, options?.offset, 'BoundedSemaphore');
-    return new BoundedSemaphore(placement, view, interval);
+    return new BoundedSemaphore(...openBlock('BoundedSemaphore', name, options));
   }
 
   /**
@@ -340,8 +272,6 @@ export class BoundedSemaphore extends Semaphore {
    * @throws {IpcError} ERR_IPC_NOT_FOUND
    */
   static override attach(memory: SharedMemory, offset: number, options?: PrimitiveOptions): BoundedSemaphore {
-    const interval = validatePrimitiveOptions(options);
-    const { placement, view } = attachBlock(memory, offset, 'BoundedSemaphore');
-    return new BoundedSemaphore(placement, view, interval);
+    return new BoundedSemaphore(...attachBlock('BoundedSemaphore', memory, offset, options));
   }
 }
