@@ -40,10 +40,11 @@ connectionConformance('pipe child/child (bytes flow between two children)', asyn
   };
 }, { maxMessageBytes: MAX });
 
-connectionConformance('fork channel (process.send / child.send)', async () => {
-  const child = fork(fixture('channel-relay.mjs'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
-  const a = channelConnection(child, { name: 'a', serialization: 'advanced', maxMessageBytes: MAX });
-  const b = channelConnection(child, { name: 'b', serialization: 'advanced', maxMessageBytes: MAX });
+/** Two named connections over one fork channel, relayed into each other by the child. */
+function forkChannelPair(serialization?: 'advanced') {
+  const child = fork(fixture('channel-relay.mjs'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization });
+  const a = channelConnection(child, { name: 'a', serialization, maxMessageBytes: MAX });
+  const b = channelConnection(child, { name: 'b', serialization, maxMessageBytes: MAX });
   return {
     a,
     b,
@@ -54,23 +55,11 @@ connectionConformance('fork channel (process.send / child.send)', async () => {
       }
     },
   };
-}, { maxMessageBytes: MAX });
+}
 
-connectionConformance('fork channel with json serialization', async () => {
-  const child = fork(fixture('channel-relay.mjs'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const a = channelConnection(child, { name: 'a', maxMessageBytes: MAX });
-  const b = channelConnection(child, { name: 'b', maxMessageBytes: MAX });
-  return {
-    a,
-    b,
-    cleanup: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await new Promise((resolve) => child.once('exit', resolve));
-      }
-    },
-  };
-}, { maxMessageBytes: MAX });
+connectionConformance('fork channel (process.send / child.send)', async () => forkChannelPair('advanced'), { maxMessageBytes: MAX });
+
+connectionConformance('fork channel with json serialization', async () => forkChannelPair(), { maxMessageBytes: MAX });
 
 connectionConformance('MessagePort in one thread', async () => {
   const [a, b] = portPair({ maxMessageBytes: MAX });

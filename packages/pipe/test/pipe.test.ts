@@ -20,6 +20,19 @@ function startProcess(args: unknown[], name = 'holder.mjs'): Process {
   cleanups.push(() => p[Symbol.asyncDispose]());
   return p;
 }
+/** A forked child holding a fork-channel connection (channel-hold.mjs), SIGKILLed after the test. */
+function forkHolder() {
+  const child = fork(fixture('channel-hold.mjs'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return child;
+}
+/** Sends 'hi' to a holder fixture and checks its echo: the peer is up and reading. */
+async function greet(conn: { send(v: unknown): Promise<void>; recv(o: { timeout: number }): Promise<unknown> }): Promise<void> {
+  await conn.send('hi');
+  expect(await conn.recv({ timeout: 20_000 })).toEqual({ echo: 'hi' });
+}
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
     await p;
@@ -117,13 +130,8 @@ describe('back-pressure in the adapters', () => {
   });
 
   it('fork channel: a child that stops reading stops the sender (bounded memory)', async () => {
-    const child = fork(fixture('channel-hold.mjs'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    cleanups.push(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    const conn = track(channelConnection(child));
-    await conn.send('hi');
-    expect(await conn.recv({ timeout: 20_000 })).toEqual({ echo: 'hi' });
+    const conn = track(channelConnection(forkHolder()));
+    await greet(conn);
     const sent = await sendUntilBlocked(conn);
     expect(sent).toBeLessThan(400); // the child's 8 MiB inbox plus 1 MiB in flight, in 64 KiB messages
   });
@@ -134,8 +142,7 @@ describe('a peer that dies', () => {
     const [mine, theirs] = await Pipe();
     track(mine);
     const child = startProcess([theirs, 'hang']);
-    await mine.send('hi');
-    expect(await mine.recv({ timeout: 20_000 })).toEqual({ echo: 'hi' });
+    await greet(mine);
     const pending = mine.recv();
     child.kill();
     expect(await codeOf(pending)).toBe('ERR_IPC_CLOSED');
@@ -144,13 +151,9 @@ describe('a peer that dies', () => {
   });
 
   it('fork channel: a killed child rejects the pending recv with ERR_IPC_CLOSED', async () => {
-    const child = fork(fixture('channel-hold.mjs'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    cleanups.push(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
+    const child = forkHolder();
     const conn = track(channelConnection(child));
-    await conn.send('hi');
-    expect(await conn.recv({ timeout: 20_000 })).toEqual({ echo: 'hi' });
+    await greet(conn);
     const pending = conn.recv();
     child.kill('SIGKILL');
     expect(await codeOf(pending)).toBe('ERR_IPC_CLOSED');
@@ -161,8 +164,7 @@ describe('a peer that dies', () => {
     const worker = new Worker(fixture('port-hold.mjs'), { workerData: { port: port2 }, transferList: [port2] });
     cleanups.push(async () => void (await worker.terminate()));
     const conn = track(portConnection(port1));
-    await conn.send('hi');
-    expect(await conn.recv({ timeout: 20_000 })).toEqual({ echo: 'hi' });
+    await greet(conn);
     const pending = codeOf(conn.recv());
     await worker.terminate();
     expect(await pending).toBe('ERR_IPC_CLOSED');
