@@ -3,6 +3,7 @@
 // TypeScript. No static mutable state: the addon is loaded once per worker thread, and each
 // environment keeps its own State (instance data) that a cleanup hook tears down.
 #include <napi.h>
+#include <uv.h>
 #include <v8.h>
 
 #include <errno.h>
@@ -46,7 +47,19 @@ struct Owned {
   double startTime;
 };
 
+// The thread's doorbell reader: a uv_poll on the read end of its pipe, on the thread's own event loop.
+// Reading here and handing JavaScript one Int32Array of rings per read halves a round trip compared
+// with a net.Socket over the same pipe (docs/decisions/001-async-waits.md).
+struct Doorbell {
+  uv_poll_t handle;
+  napi_env env;
+  napi_ref callback;
+  int fd;
+  napi_async_cleanup_hook_handle cleanup;
+};
+
 struct State {
+  Doorbell* bell = nullptr;
   std::vector<int> fds;
   // Segments this environment created with unlinkOnExit and has not unlinked yet.
   std::vector<Owned> owned;
@@ -350,6 +363,88 @@ Napi::Value Disown(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+void OnDoorbell(uv_poll_t* h, int status, int /*events*/) {
+  if (status < 0) return;
+  Doorbell* b = static_cast<Doorbell*>(h->data);
+  napi_env env = b->env;
+  // A multiple of 12: rings are written whole (12 bytes <= PIPE_BUF), so reads never split one.
+  int32_t buf[3 * 1024];
+  for (;;) {
+    ssize_t n = read(b->fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    void* data = nullptr;
+    napi_value ab, arr, cb, recv, result;
+    bool ok = napi_create_arraybuffer(env, static_cast<size_t>(n), &data, &ab) == napi_ok;
+    if (ok) {
+      memcpy(data, buf, static_cast<size_t>(n));
+      ok = napi_create_typedarray(env, napi_int32_array, static_cast<size_t>(n) / 4, ab, 0, &arr) == napi_ok &&
+           napi_get_reference_value(env, b->callback, &cb) == napi_ok && napi_get_global(env, &recv) == napi_ok;
+    }
+    if (ok && napi_make_callback(env, nullptr, recv, cb, 1, &arr, &result) == napi_pending_exception) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+    }
+    napi_close_handle_scope(env, scope);
+    if (n < static_cast<ssize_t>(sizeof buf)) return;
+  }
+}
+
+void OnDoorbellClosed(uv_handle_t* h) {
+  Doorbell* b = static_cast<Doorbell*>(h->data);
+  napi_remove_async_cleanup_hook(b->cleanup);
+  delete b;
+}
+
+// Environment teardown (worker exit or terminate, process teardown): close the poll handle before
+// the loop goes away; the hook stays registered until libuv confirms the close.
+void DoorbellCleanup(napi_async_cleanup_hook_handle /*handle*/, void* arg) {
+  Doorbell* b = static_cast<Doorbell*>(arg);
+  napi_delete_reference(b->env, b->callback);
+  uv_poll_stop(&b->handle);
+  uv_close(reinterpret_cast<uv_handle_t*>(&b->handle), OnDoorbellClosed);
+}
+
+// doorbellStart(readFd, callback(rings: Int32Array)): starts reading this thread's doorbell; the
+// handle starts unreferenced (see doorbellRef).
+Napi::Value DoorbellStart(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  State* s = GetState(env);
+  if (s->bell) return ThrowType(env, "the doorbell of this thread is already started");
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) return ThrowErrno(env, EINVAL, "uv_loop", "doorbell");
+  Doorbell* b = new Doorbell();
+  b->env = env;
+  b->fd = info[0].As<Napi::Number>().Int32Value();
+  int rc = uv_poll_init(loop, &b->handle, b->fd);
+  if (rc != 0) {
+    delete b;
+    return ThrowErrno(env, -rc, "uv_poll_init", "doorbell");
+  }
+  b->handle.data = b;
+  napi_create_reference(env, info[1], 1, &b->callback);
+  rc = uv_poll_start(&b->handle, UV_READABLE, OnDoorbell);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&b->handle));
+  napi_add_async_cleanup_hook(env, DoorbellCleanup, b, &b->cleanup);
+  s->bell = b;
+  if (rc != 0) return ThrowErrno(env, -rc, "uv_poll_start", "doorbell");
+  return env.Undefined();
+}
+
+// doorbellRef(on): a doorbell with pending waits keeps the loop alive; an idle one must not.
+Napi::Value DoorbellRef(const Napi::CallbackInfo& info) {
+  State* s = GetState(info.Env());
+  if (s->bell) {
+    uv_handle_t* h = reinterpret_cast<uv_handle_t*>(&s->bell->handle);
+    if (info[0].As<Napi::Boolean>().Value()) uv_ref(h);
+    else uv_unref(h);
+  }
+  return info.Env().Undefined();
+}
+
 // address(sharedArrayBuffer) -> the start address, to find its mapping in /proc/self/maps.
 Napi::Value Address(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -370,6 +465,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("own", Napi::Function::New(env, Own, "own"));
   exports.Set("disown", Napi::Function::New(env, Disown, "disown"));
+  exports.Set("doorbellStart", Napi::Function::New(env, DoorbellStart, "doorbellStart"));
+  exports.Set("doorbellRef", Napi::Function::New(env, DoorbellRef, "doorbellRef"));
   exports.Set("ring", Napi::Function::New(env, Ring, "ring"));
   exports.Set("address", Napi::Function::New(env, Address, "address"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));

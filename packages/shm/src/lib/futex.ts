@@ -1,5 +1,4 @@
 import { closeSync, constants as fsc, fstatSync, openSync, statSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { IpcError, validateWaitOptions, waitFor } from '@ipc/core';
 import {
@@ -81,12 +80,10 @@ interface Doorbell {
   readonly readFd: number;
   readonly writeFd: number;
   readonly ino: number;
-  readonly socket: Socket;
   readonly byToken: Map<number, Registration>;
   readonly byRef: Map<SegmentRef, Registration>;
   pending: number;
   nextToken: number;
-  rest: Buffer | null;
   referenced: boolean;
 }
 
@@ -99,44 +96,26 @@ function getDoorbell(): Doorbell {
   if (doorbell) return doorbell;
   const [readFd, writeFd] = native().pipe();
   const ino = fstatSync(readFd).ino | 0;
-  const socket = new Socket({ fd: readFd, readable: true, writable: false });
   const bell: Doorbell = {
     readFd,
     writeFd,
     ino,
-    socket,
     byToken: new Map(),
     byRef: new Map(),
     pending: 0,
     nextToken: 1,
-    rest: null,
-    referenced: true,
+    referenced: false,
   };
-  socket.on('data', (chunk: Buffer) => onRing(bell, chunk));
-  socket.on('error', () => {
-    // The pipe cannot fail while we hold both ends; nothing to report to anyone if it does.
-  });
-  socket.unref();
-  bell.referenced = false;
+  native().doorbellStart(readFd, (rings) => onRing(bell, rings));
   doorbell = bell;
   return bell;
 }
 
-function onRing(bell: Doorbell, chunk: Buffer): void {
-  let data = chunk;
-  if (bell.rest) {
-    data = Buffer.concat([bell.rest, chunk]);
-    bell.rest = null;
+function onRing(bell: Doorbell, rings: Int32Array): void {
+  for (let i = 0; i + 2 < rings.length; i += 3) {
+    const reg = bell.byToken.get(rings[i]!);
+    if (reg) wakeLocal(reg, rings[i + 1]!, rings[i + 2]! >>> 0);
   }
-  const whole = data.length - (data.length % 12);
-  for (let off = 0; off < whole; off += 12) {
-    const token = data.readInt32LE(off);
-    const wordIndex = data.readInt32LE(off + 4);
-    const count = data.readUInt32LE(off + 8);
-    const reg = bell.byToken.get(token);
-    if (reg) wakeLocal(reg, wordIndex, count);
-  }
-  if (whole < data.length) bell.rest = Buffer.from(data.subarray(whole));
   // A waker that found our pipe full could not leave its ring: it set our overflow flag instead.
   for (const reg of bell.byToken.values()) {
     if (Atomics.load(reg.trailer, slotWord(reg.slot, S_OVERFLOW)) !== 0) {
@@ -270,7 +249,7 @@ function addWaiter(bell: Doorbell, reg: Registration, wordIndex: number, waiter:
   if (reg.bitCounts[bit]!++ === 0) Atomics.or(reg.trailer, slotWord(reg.slot, bloomWord(wordIndex)), bloomBit(wordIndex));
   reg.pending++;
   if (bell.pending++ === 0 && !bell.referenced) {
-    bell.socket.ref();
+    native().doorbellRef(true);
     bell.referenced = true;
   }
 }
@@ -287,7 +266,7 @@ function removeWaiter(bell: Doorbell, reg: Registration, wordIndex: number, wait
   if (--reg.pending === 0) markIdle(bell, reg);
   // Nothing pending: the doorbell must not keep the process alive.
   if (--bell.pending === 0 && bell.referenced) {
-    bell.socket.unref();
+    native().doorbellRef(false);
     bell.referenced = false;
   }
 }

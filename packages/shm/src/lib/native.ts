@@ -18,6 +18,10 @@ export interface NativeBinding {
   futexWake(view: Int32Array, index: number, count: number): number;
   /** pipe2(O_NONBLOCK | O_CLOEXEC): [readFd, writeFd]; the write end is closed with the thread. */
   pipe(): [number, number];
+  /** uv_poll on this thread's doorbell read end; calls back with whole rings (3 words each). Unreferenced at first. */
+  doorbellStart(readFd: number, onRings: (rings: Int32Array) => void): void;
+  /** uv_ref / uv_unref of the doorbell poll handle. */
+  doorbellRef(on: boolean): void;
   /** write(fd, [token, wordIndex, count]): 0 or the errno (EAGAIN 11, EPIPE 32, ...). */
   ring(fd: number, token: number, wordIndex: number, count: number): number;
   /** Records a segment to unlink when this thread's environment is torn down (if still ours). */
