@@ -32,13 +32,17 @@ export class Fixtures {
     return s;
   }
 
+  /** Kills what runs, disposes queues and segments, then checks that /dev/shm kept none of them. */
   async dispose(): Promise<void> {
     await Promise.all(this.runners.splice(0).map((r) => r[Symbol.asyncDispose]()));
+    const names = [...this.queues.map((q) => q.name), ...this.segments.map((s) => s.name)];
     for (const q of this.queues.splice(0)) await q[Symbol.asyncDispose]();
     for (const s of this.segments.splice(0)) {
       s.unlink();
       s.close();
     }
+    const left = names.flatMap((n) => shmNames(n));
+    if (left.length > 0) throw new Error(`left in /dev/shm: ${left.join(', ')}`);
   }
 }
 
