@@ -16,46 +16,46 @@ function start(args: unknown[]): Process {
   return p;
 }
 
+/** A fresh private directory, removed after the test. */
+function tmp(): string {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  return t.dir;
+}
+
+/**
+ * A listener (closed after the test) serving requests: it records each one in `reports` and answers
+ * the child's first request (the one that says `from`) with `answer`.
+ */
+async function reportingListener(address: Parameters<typeof Listener.listen>[0], options: Parameters<typeof Listener.listen>[1], answer: unknown) {
+  const l = await Listener.listen(address, options);
+  cleanups.push(() => l.close());
+  const reports: unknown[] = [];
+  void l.serve((req) => {
+    reports.push(req);
+    return (req as { from?: string }).from ? answer : undefined;
+  });
+  return { l, reports };
+}
+
 describe('handles: a child connects itself', () => {
   it('passes a Listener with authkey over a Unix path; the child requests and reports', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const reports: unknown[] = [];
-    const l2 = await Listener.listen(join(t.dir, 's2'), { authkey: 'family' });
-    cleanups.push(() => l2.close());
-    void l2.serve((req) => {
-      reports.push(req);
-      return (req as { from?: string }).from ? { hello: 'child' } : undefined;
-    });
-    const child2 = start([l2, 'request']);
-    expect(await child2.join({ timeout: 20_000 })).toBe(0);
-    expect(reports).toEqual([{ from: 'child', pid: child2.pid }, { got: { hello: 'child' } }]);
+    const { l, reports } = await reportingListener(join(tmp(), 's2'), { authkey: 'family' }, { hello: 'child' });
+    const child = start([l, 'request']);
+    expect(await child.join({ timeout: 20_000 })).toBe(0);
+    expect(reports).toEqual([{ from: 'child', pid: child.pid }, { got: { hello: 'child' } }]);
   });
 
   it('passes a TLS Listener over TCP; the child trusts its certificate', async () => {
     const { key, cert } = selfSignedCert();
-    const l = await Listener.listen({ host: '127.0.0.1', port: 0 }, { authkey: 'k', tls: { key, cert } });
-    cleanups.push(() => l.close());
-    const reports: unknown[] = [];
-    void l.serve((req) => {
-      reports.push(req);
-      return (req as { from?: string }).from ? 'welcome' : undefined;
-    });
+    const { l, reports } = await reportingListener({ host: '127.0.0.1', port: 0 }, { authkey: 'k', tls: { key, cert } }, 'welcome');
     const child = start([l, 'request']);
     expect(await child.join({ timeout: 20_000 })).toBe(0);
     expect(reports[1]).toEqual({ got: 'welcome' });
   });
 
   it('passes a Client: the child opens its own connection to the same address', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const l = await Listener.listen(join(t.dir, 's'));
-    cleanups.push(() => l.close());
-    const reports: unknown[] = [];
-    void l.serve((req) => {
-      reports.push(req);
-      return (req as { from?: string }).from ? 'hi' : undefined;
-    });
+    const { l, reports } = await reportingListener(join(tmp(), 's'), undefined, 'hi');
     const mine = await connect(l.address);
     cleanups.push(() => mine.close());
     const child = start([mine, 'request']);
@@ -67,15 +67,7 @@ describe('handles: a child connects itself', () => {
 
 describe('handles: a worker thread connects itself too', () => {
   it('passes a Listener to a Thread', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const l = await Listener.listen(join(t.dir, 's'), { authkey: 'k' });
-    cleanups.push(() => l.close());
-    const reports: unknown[] = [];
-    void l.serve((req) => {
-      reports.push(req);
-      return (req as { from?: string }).from ? 'hello thread' : undefined;
-    });
+    const { l, reports } = await reportingListener(join(tmp(), 's'), { authkey: 'k' }, 'hello thread');
     const th = new Thread(fixture, { args: [l, 'request'] }).start();
     cleanups.push(() => th[Symbol.asyncDispose]());
     expect(await th.join({ timeout: 20_000 })).toBe(0);
@@ -85,9 +77,7 @@ describe('handles: a worker thread connects itself too', () => {
 
 describe('a peer killed mid-message', () => {
   it('rejects the pending recv with ERR_IPC_CLOSED promptly, and the listener goes on', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const l = await Listener.listen(join(t.dir, 's'));
+    const l = await Listener.listen(join(tmp(), 's'));
     cleanups.push(() => l.close());
     const child = start([l, 'half-frame']);
     const died = child.join().then((code) => {
