@@ -5,10 +5,7 @@ import { Semaphore } from '../dist/index.js';
 const [mode, a, b, rounds, spinArg] = process.argv.slice(2);
 const spin = Number(spinArg ?? 0);
 
-if (mode === 'send') {
-  process.on('message', (m) => process.send(m));
-  process.send('ready');
-} else if (mode === 'async-pong') {
+if (mode === 'async-pong') {
   // Waits on A, answers on B, `rounds` times.
   const ping = Semaphore.open(a, { spin });
   const pong = Semaphore.open(b, { spin });

@@ -1,35 +1,21 @@
 // @ipc/semaphore benchmarks: uncontended acquire+release pairs/s (sync and async) against Python
 // multiprocessing.Lock and async-mutex; cross-process handoff round trips on a Semaphore pair
 // (async, and blocking in worker threads) against process.send and a C futex ping-pong.
-import { execFileSync, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Mutex } from 'async-mutex';
 import { percentile, python3Available, runBench, runPython, scale } from '../../../bench/lib.mjs';
+import { runC, sendRoundTripP50 } from '../../../bench/helpers-wakeup.mjs';
 import { Lock, Semaphore } from '../dist/index.js';
 
 const CHILD = fileURLToPath(new URL('./child.mjs', import.meta.url));
+// The same C baseline as @ipc/shm's bench, compiled from its source.
+const FUTEX_PINGPONG_C = new URL('../../shm/bench/futex_pingpong.c', import.meta.url);
 const PAIRS = scale(2_000_000, 50_000);
 const ASYNC_PAIRS = scale(500_000, 20_000);
 const ROUNDS = scale(3000, 200);
-
-function once(emitter, event) {
-  return new Promise((resolve, reject) => {
-    const ok = (value) => {
-      emitter.off('error', fail);
-      resolve(value);
-    };
-    const fail = (err) => {
-      emitter.off(event, ok);
-      reject(err);
-    };
-    emitter.once(event, ok);
-    emitter.once('error', fail);
-  });
-}
 
 const lock = Lock.create();
 const sem = Semaphore.create({ value: 4 });
@@ -70,23 +56,6 @@ for _ in range(n):
 print(json.dumps(n / (time.perf_counter() - t0)))
 `;
 
-async function sendRoundTrip() {
-  const child = fork(CHILD, ['send']);
-  try {
-    await once(child, 'message');
-    const times = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const t0 = performance.now();
-      child.send(i);
-      await once(child, 'message');
-      times.push((performance.now() - t0) * 1000);
-    }
-    return percentile(times, 50);
-  } finally {
-    child.kill();
-  }
-}
-
 async function semaphoreHandoff(mode, spin = 0) {
   const ping = Semaphore.create({ value: 0, spin });
   const pong = Semaphore.create({ value: 0, spin });
@@ -107,7 +76,7 @@ async function semaphoreHandoff(mode, spin = 0) {
     try {
       await once(w, 'message');
       w.postMessage('go');
-      const times = await once(w, 'message');
+      const [times] = await once(w, 'message');
       return percentile([...times], 50);
     } finally {
       await w.terminate();
@@ -119,23 +88,6 @@ async function semaphoreHandoff(mode, spin = 0) {
       s.unlink();
     }
   }
-}
-
-let cBinary;
-function cFutex() {
-  if (cBinary === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), 'ipc-sem-bench-'));
-    try {
-      execFileSync('cc', ['-O2', '-o', join(dir, 'pp'), fileURLToPath(new URL('./futex_pingpong.c', import.meta.url))]);
-      cBinary = join(dir, 'pp');
-      process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-    } catch {
-      rmSync(dir, { recursive: true, force: true });
-      cBinary = null;
-    }
-  }
-  if (!cBinary) return NaN;
-  return Number(execFileSync(cBinary, [String(ROUNDS)], { encoding: 'utf8' }).trim());
 }
 
 const py = python3Available();
@@ -161,8 +113,8 @@ const cases = [
   },
   { name: 'Lock await acquire+release (async)', unit: 'ops/s', baseline: 'async-mutex 0.5.0 acquire+release (one process)', fn: () => asyncPairs(lock) },
   { name: 'Semaphore await acquire+release (async)', unit: 'ops/s', baseline: 'async-mutex 0.5.0 acquire+release (one process)', fn: () => asyncPairs(sem) },
-  { name: 'process.send round trip p50', unit: 'us', higherIsBetter: false, fn: sendRoundTrip },
-  { name: 'C futex ping-pong p50', unit: 'us', higherIsBetter: false, fn: cFutex },
+  { name: 'process.send round trip p50', unit: 'us', higherIsBetter: false, fn: () => sendRoundTripP50(ROUNDS) },
+  { name: 'C futex ping-pong p50', unit: 'us', higherIsBetter: false, fn: () => runC(FUTEX_PINGPONG_C, [String(ROUNDS)]) },
   {
     name: 'Semaphore pair handoff, async, p50',
     unit: 'us',
