@@ -246,4 +246,13 @@ describe('Queue life cycle', () => {
     await joined;
     expect(await code(() => q.taskDone())).toBe('ERR_IPC_OVER_RELEASE');
   });
+
+  it('rejects a join of a handle disposed meanwhile with ERR_IPC_CLOSED', async () => {
+    const q = track(new JoinableQueue<number>());
+    const other = Queue.open<number>(q.name) as JoinableQueue<number>;
+    await q.put(1);
+    const joined = other.join();
+    await other[Symbol.asyncDispose]();
+    expect(await code(joined)).toBe('ERR_IPC_CLOSED');
+  });
 });

@@ -250,6 +250,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   #spinUs = SPIN_MIN_US * 4;
   #putPump = false;
   #getKick: AbortController | undefined;
+  readonly #disposed = new AbortController();
   #putKick: AbortController | undefined;
 
   /**
@@ -910,6 +911,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     }
     this.#getKick?.abort();
     this.#putKick?.abort();
+    this.#disposed.abort();
     slots.unregister(this);
     this.#att?.release();
     this.#att = undefined;
@@ -984,6 +986,11 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
 
   #checkOpen(what: string): void {
     if (this.#detached) throw new IpcError('ERR_IPC_CLOSED', `${what}: this queue handle was disposed`);
+  }
+
+  /** @internal for JoinableQueue: aborted when this handle is disposed */
+  protected get _disposed(): AbortSignal {
+    return this.#disposed.signal;
   }
 
   /** @internal for JoinableQueue */
@@ -1123,8 +1130,11 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
         if (this.unfinished() <= 0) return;
         const left = deadline - performance.now();
         if (left <= 0) throw timeoutError(options!.timeout!, 'join');
-        const r = await wait(h, H_JOIN_SEQ, seq, { timeout: Math.min(left, 2_147_483_647), signal: options?.signal }).catch((err: unknown) => {
+        const disposed = this._disposed;
+        const signal = options?.signal ? AbortSignal.any([options.signal, disposed]) : disposed;
+        const r = await wait(h, H_JOIN_SEQ, seq, { timeout: Math.min(left, 2_147_483_647), signal }).catch((err: unknown) => {
           if (options?.signal?.aborted) throw abortError(options.signal, 'join');
+          if (disposed.aborted) throw new IpcError('ERR_IPC_CLOSED', 'join: this queue handle was disposed');
           throw err;
         });
         if (r === 'timed-out' && this.unfinished() > 0 && performance.now() >= deadline) throw timeoutError(options!.timeout!, 'join');
