@@ -164,10 +164,10 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     this.#gone = undefined;
     const decoder = this.#createDecoder(this.maxMessageBytes);
     const onFrame = (frame: Buffer) => this._deliver(frame);
-    const fail = (err: IpcError) => {
-      if (this.#socket !== socket) return;
-      this.#lost(err);
-      socket.destroy();
+    // Every way the socket goes ends here (and destroys it); events of a socket that was already
+    // replaced (a reconnecting subclass) are ignored.
+    const lose = (err: IpcError) => {
+      if (this.#socket === socket) this.#lost(err);
     };
     const onData = (chunk: Buffer) => {
       if (this.#socket !== socket) return;
@@ -175,28 +175,17 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
       try {
         decoder.push(chunk, onFrame);
       } catch (err) {
-        fail(IpcError.is(err) ? err : new IpcError('ERR_IPC_PROTOCOL', 'bad frame from the peer', { cause: err }));
+        lose(IpcError.is(err) ? err : new IpcError('ERR_IPC_PROTOCOL', 'bad frame from the peer', { cause: err }));
       }
     };
-    const onEnd = () => {
-      if (this.#socket !== socket) return;
-      this.#lost(
-        decoder.hasPartial
-          ? new IpcError('ERR_IPC_CLOSED', 'the peer closed the connection in the middle of a message')
-          : new IpcError('ERR_IPC_CLOSED', 'the peer closed the connection'),
-      );
-    };
-    const onError = (err: Error) => {
-      if (this.#socket !== socket) return;
-      this.#lost(new IpcError('ERR_IPC_CLOSED', `the connection failed: ${err.message}`, {
-        cause: err,
-        errno: (err as NodeJS.ErrnoException).code,
-      }));
-    };
-    const onClose = () => {
-      if (this.#socket !== socket) return;
-      this.#lost(new IpcError('ERR_IPC_CLOSED', 'the connection closed'));
-    };
+    const onEnd = () => lose(decoder.hasPartial
+      ? new IpcError('ERR_IPC_CLOSED', 'the peer closed the connection in the middle of a message')
+      : new IpcError('ERR_IPC_CLOSED', 'the peer closed the connection'));
+    const onError = (err: Error) => lose(new IpcError('ERR_IPC_CLOSED', `the connection failed: ${err.message}`, {
+      cause: err,
+      errno: (err as NodeJS.ErrnoException).code,
+    }));
+    const onClose = () => lose(new IpcError('ERR_IPC_CLOSED', 'the connection closed'));
     const onDrain = () => this.#drainWaiters();
     socket.on('data', onData);
     socket.on('end', onEnd);
