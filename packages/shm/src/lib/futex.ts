@@ -87,13 +87,21 @@ interface Doorbell {
   referenced: boolean;
 }
 
-let doorbell: Doorbell | undefined;
+// One doorbell per thread, shared through globalThis by every copy of this module loaded in the
+// thread (the ESM and the CJS build, say): the addon allows one doorbell per environment.
+const DOORBELL_KEY = Symbol.for('@ipc/shm.doorbell.v1');
+const threadGlobal = globalThis as unknown as Record<symbol, Doorbell | undefined>;
+
+function currentDoorbell(): Doorbell | undefined {
+  return threadGlobal[DOORBELL_KEY];
+}
 
 // Spinning only helps when the peer runs on another CPU at the same time.
 const MULTI_CPU = availableParallelism() > 1;
 
 function getDoorbell(): Doorbell {
-  if (doorbell) return doorbell;
+  const existing = currentDoorbell();
+  if (existing) return existing;
   const [readFd, writeFd] = native().pipe();
   const ino = fstatSync(readFd).ino | 0;
   const bell: Doorbell = {
@@ -107,7 +115,7 @@ function getDoorbell(): Doorbell {
     referenced: false,
   };
   native().doorbellStart(readFd, (rings) => onRing(bell, rings));
-  doorbell = bell;
+  threadGlobal[DOORBELL_KEY] = bell;
   return bell;
 }
 
@@ -222,7 +230,7 @@ function markIdle(bell: Doorbell, reg: Registration): void {
 
 /** Releases every idle registration now (at exit, so no slot outlives this thread). */
 function releaseIdle(): void {
-  const bell = doorbell;
+  const bell = currentDoorbell();
   if (!bell) return;
   for (const r of idle) if (r.pending === 0) unregister(bell, r);
   idle.clear();
@@ -280,7 +288,7 @@ function ring(trailer: Int32Array, slot: number, wordIndex: number, count: numbe
   const fd = Atomics.load(trailer, slotWord(slot, S_FD));
   const ino = Atomics.load(trailer, slotWord(slot, S_INO));
   const token = Atomics.load(trailer, slotWord(slot, S_TOKEN));
-  const bell = doorbell;
+  const bell = currentDoorbell();
   if (bell && pid === process.pid && fd === bell.writeFd && ino === bell.ino) {
     const reg = bell.byToken.get(token);
     if (reg) wakeLocal(reg, wordIndex, count);
