@@ -2,6 +2,7 @@ import { IpcError, type WaitOptions, validateWaitOptions } from '@ipc/core';
 import {
   HEADER_WORDS,
   Primitive,
+  WAKE_ALL,
   attachBlock,
   createBlock,
   openBlock,
@@ -24,7 +25,6 @@ const TABLE = HEADER_WORDS + 4;
 const BROKEN = 1 << 30;
 const GEN_MASK = 0x3fff;
 const COUNT_MASK = 0xffff;
-const ALL = 0x7fffffff;
 
 /** The most parties a Barrier can have. */
 export const MAX_PARTIES = 0xffff;
@@ -202,8 +202,7 @@ export class Barrier extends Primitive<Arrival, number> {
             throw err;
           }
         }
-        this.wake(STATE, ALL);
-        this.kick();
+        this.wakeAll(STATE);
         return count;
       }
       const prev = Atomics.compareExchange(v, STATE, cur, cur + 1);
@@ -283,8 +282,7 @@ export class Barrier extends Primitive<Arrival, number> {
   abort(): void {
     this.assertOpen();
     Atomics.or(this.v, STATE, BROKEN);
-    this.wake(STATE, ALL);
-    this.kick();
+    this.wakeAll(STATE);
   }
 
   /**
@@ -302,8 +300,7 @@ export class Barrier extends Primitive<Arrival, number> {
       if (prev === cur) break;
       cur = prev;
     }
-    this.wake(STATE, ALL);
-    this.kick();
+    this.wakeAll(STATE);
   }
 
   /** @internal */
@@ -328,7 +325,8 @@ export class Barrier extends Primitive<Arrival, number> {
     if ((Atomics.load(this.v, STATE) & BROKEN) !== 0) return false;
     if (reapDead(this.v, TABLE, this.#cap, () => {}) === 0) return false;
     Atomics.or(this.v, STATE, BROKEN);
-    this.wake(STATE, ALL);
+    // No kick: this runs from the pump or a blocking wait, which look at the word next.
+    this.wake(STATE, WAKE_ALL);
     return true;
   }
 }

@@ -41,6 +41,9 @@ export const H_WORDS = 2;
 export const H_WAITERS = 3;
 export const HEADER_WORDS = 4;
 
+/** A notify count that wakes every waiter. */
+export const WAKE_ALL = 0x7fffffff;
+
 /** The default interval at which a waiter checks whether the holders are still alive. */
 export const DEFAULT_OWNER_CHECK_INTERVAL = 1000;
 /** Where a block may start inside a segment: a multiple of this many bytes. */
@@ -322,11 +325,6 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
     if (this.#closed) throw closedError(this.kind);
   }
 
-  /** @internal Extra handle fields of a subclass. */
-  protected handleExtra(): Record<string, unknown> {
-    return {};
-  }
-
   /** Describes this primitive as a handle, so a child process or a worker thread can reopen it. */
   [toHandle](_context?: HandleContext): Handle {
     this.assertOpen();
@@ -337,7 +335,6 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
       offset: this.placement.offset,
       ownerCheckInterval: this.checkInterval,
       spin: this.#spinMax,
-      ...this.handleExtra(),
     };
   }
 
@@ -549,5 +546,15 @@ export abstract class Primitive<D = unknown, T = unknown> implements Shareable, 
   /** @internal Wakes up to `count` parked threads when there are any (no system call otherwise). */
   protected wake(index: number, count: number): void {
     if (Atomics.load(this.v, H_WAITERS) > 0) notify(this.v, index, count);
+  }
+
+  /**
+   * @internal After a change that may release every waiter (an Event set, a Barrier's generation
+   * ending, broken or reset): wakes the parked threads of every process, and this thread's pump,
+   * which the change did not go through.
+   */
+  protected wakeAll(index: number): void {
+    this.wake(index, WAKE_ALL);
+    this.kick();
   }
 }

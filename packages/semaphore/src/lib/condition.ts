@@ -333,11 +333,6 @@ export class Condition extends Primitive<never, never> {
   }
 
   /** @internal */
-  protected override handleExtra(): Record<string, unknown> {
-    return {};
-  }
-
-  /** @internal */
   protected override beforeClose(): void {
     this.#closing.abort();
     if (this.#ownsLock) this.#lock.close();

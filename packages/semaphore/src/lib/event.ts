@@ -16,7 +16,6 @@ import type { SharedMemory } from './shm.js';
 // clear wakes even when clear() follows set() before it runs (Python's Event has that guarantee).
 const STATE = HEADER_WORDS;
 const WORDS = HEADER_WORDS + 4;
-const ALL = 0x7fffffff;
 
 /**
  * A process-safe event flag in shared memory, like Python's `multiprocessing.Event`: `set()` wakes
@@ -76,8 +75,7 @@ export class Event extends Primitive<number, void> {
       const next = ((((cur >>> 1) + 1) & 0x3fffffff) << 1) | 1;
       const prev = Atomics.compareExchange(v, STATE, cur, next);
       if (prev === cur) {
-        this.wake(STATE, ALL);
-        this.kick();
+        this.wakeAll(STATE);
         return;
       }
       cur = prev;
