@@ -58,7 +58,12 @@ describe('Barrier', () => {
     expect(() => Barrier.create({ parties: 70_000 })).toThrow(RangeError);
     expect(() => Barrier.create({} as { parties: number })).toThrow(TypeError);
     expect(() => Barrier.create({ parties: 2, maxParticipants: 0 })).toThrow(RangeError);
+    // A bad action fails before a segment is created or opened.
+    const name = `ipc-test-barrier-action-${process.pid}`;
+    expect(() => Barrier.create({ parties: 2, name, action: 1 as never })).toThrow(TypeError);
+    expect(() => Barrier.open(name)).toThrow(expect.objectContaining({ code: 'ERR_IPC_NOT_FOUND' }));
     const b = track(Barrier.create({ parties: 2 }));
+    expect(() => Barrier.open(b.name, { action: 1 as never })).toThrow(TypeError);
     expect(() => b.waitSync()).toThrow(expect.objectContaining({ code: 'ERR_IPC_UNSUPPORTED' }));
   });
 });
