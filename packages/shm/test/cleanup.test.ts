@@ -49,6 +49,16 @@ describe('cleanup of leftovers', () => {
     }
   });
 
+  it('with two copies of the package loaded, SIGINT still kills the process and unlinks both copies\' segments', async () => {
+    const k = child('dual-holder.mjs');
+    const [a, b] = (await k.line()).split(' ');
+    names.push(a!, b!);
+    k.proc.kill('SIGINT');
+    expect((await k.done).signal).toBe('SIGINT');
+    expect(existsSync(`/dev/shm/${a}`)).toBe(false);
+    expect(existsSync(`/dev/shm/${b}`)).toBe(false);
+  });
+
   it('ipc-shm list shows a SIGKILLed creator as dead and clean removes its segment, never a live one', async () => {
     const PREFIX = uniqueName('cli');
     const dead = `${PREFIX}-dead`;

@@ -71,14 +71,33 @@ let exitHookInstalled = false;
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+// One signal listener per process, shared through globalThis by every copy of this package (two
+// listeners would each see the other and both stand aside, swallowing the signal).
+interface SignalHook {
+  readonly cleanups: Set<() => void>;
+  readonly listener: (signal: NodeJS.Signals) => void;
+}
+const SIGNAL_KEY = Symbol.for('@ipc/shm.signalHook.v1');
+
 // A signal whose default action kills the process skips 'exit'. While ours is the only listener we
 // unlink, then re-raise the signal with its default action restored, so the process dies as it would
 // have. When the application listens too, it owns the decision (and 'exit' runs if it exits).
-function onSignal(signal: NodeJS.Signals): void {
-  if (process.listenerCount(signal) > 1) return;
-  unlinkOwnedSegments();
-  for (const s of SIGNALS) process.removeListener(s, onSignal);
-  process.kill(process.pid, signal);
+function signalHook(): SignalHook {
+  const g = globalThis as unknown as Record<symbol, SignalHook | undefined>;
+  let hook = g[SIGNAL_KEY];
+  if (!hook) {
+    const cleanups = new Set<() => void>();
+    const listener = (signal: NodeJS.Signals): void => {
+      if (process.listenerCount(signal) > 1) return;
+      for (const fn of cleanups) fn();
+      for (const s of SIGNALS) process.removeListener(s, listener);
+      process.kill(process.pid, signal);
+    };
+    hook = { cleanups, listener };
+    g[SIGNAL_KEY] = hook;
+    for (const s of SIGNALS) process.on(s, listener);
+  }
+  return hook;
 }
 
 function installExitHook(): void {
@@ -86,7 +105,7 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.once('exit', unlinkOwnedSegments);
   // Signals reach only the main thread; a worker's segments are unlinked at its exit.
-  if (isMainThread) for (const s of SIGNALS) process.on(s, onSignal);
+  if (isMainThread) signalHook().cleanups.add(unlinkOwnedSegments);
 }
 
 /** Unlinks every segment this thread created with unlinkOnExit and did not unlink yet. */
