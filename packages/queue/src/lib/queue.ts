@@ -87,6 +87,11 @@ export const MAX_QUEUE_NAME_LENGTH = 160;
 /** The handle kind of every queue class. */
 export const QUEUE_KIND = '@ipc/queue.Queue';
 
+/**
+ * Sleepers look again at least this often: a waker SIGKILLed between clearing the armed flag and
+ * notifying would otherwise leave them asleep with work waiting.
+ */
+const RECHECK_MS = 250;
 const SPIN_MIN_US = 4;
 const SPIN_MAX_US = 64;
 const CODEC_IDS: Record<CodecName, number> = { structured: 1, json: 2, bytes: 3, msgpack: 4 };
@@ -606,7 +611,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         const kick = new AbortController();
         this.#putKick = kick;
         try {
-          await wait(h, H_NOT_FULL, seq, { signal: kick.signal });
+          await wait(h, H_NOT_FULL, seq, { signal: kick.signal, timeout: RECHECK_MS });
         } catch (err) {
           if (!kick.signal.aborted) {
             for (const p of this.#putters.splice(0)) {
@@ -845,7 +850,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         const kick = new AbortController();
         this.#getKick = kick;
         try {
-          await wait(h, H_NOT_EMPTY, seq, { signal: kick.signal });
+          await wait(h, H_NOT_EMPTY, seq, { signal: kick.signal, timeout: RECHECK_MS });
         } catch (err) {
           // Kicked (close, dispose, last getter gone): look again. Anything else would repeat.
           if (!kick.signal.aborted) for (const g of this.#getters.splice(0)) g.reject(err);
@@ -1132,7 +1137,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
         if (left <= 0) throw timeoutError(options!.timeout!, 'join');
         const disposed = this._disposed;
         const signal = options?.signal ? AbortSignal.any([options.signal, disposed]) : disposed;
-        const r = await wait(h, H_JOIN_SEQ, seq, { timeout: Math.min(left, 2_147_483_647), signal }).catch((err: unknown) => {
+        const r = await wait(h, H_JOIN_SEQ, seq, { timeout: Math.min(left, RECHECK_MS), signal }).catch((err: unknown) => {
           if (options?.signal?.aborted) throw abortError(options.signal, 'join');
           if (disposed.aborted) throw new IpcError('ERR_IPC_CLOSED', 'join: this queue handle was disposed');
           throw err;
