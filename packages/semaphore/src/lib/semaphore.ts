@@ -124,7 +124,7 @@ export class Semaphore extends Acquirable {
       const prev = Atomics.compareExchange(v, VALUE, cur, cur - 1);
       if (prev === cur) {
         const e = this.#entry;
-        if (e >= 0 && v[e + E_PID] === this.#pid && v[e + E_TID] === this.#tid1) Atomics.add(v, e + E_COUNT, 1);
+        if (this.#isOwn(e)) Atomics.add(v, e + E_COUNT, 1);
         else this.#record();
         const died = Atomics.load(v, DIED) > 0 && takeCount(v, DIED, 1) === 1;
         return new ReleaseGuard(this, died);
@@ -132,6 +132,13 @@ export class Semaphore extends Acquirable {
       cur = prev;
     }
     return cur;
+  }
+
+  // True when the cached entry `e` is still this thread's (holders.ts's isOwnEntry, with the
+  // identity cached on the handle for the fast paths).
+  #isOwn(e: number): boolean {
+    const v = this.v;
+    return e >= 0 && v[e + E_PID] === this.#pid && v[e + E_TID] === this.#tid1;
   }
 
   #record(): void {
@@ -146,7 +153,7 @@ export class Semaphore extends Acquirable {
   protected override beforeClose(): void {
     const e = this.#entry;
     const v = this.v;
-    if (e >= 0 && v[e + E_PID] === this.#pid && v[e + E_TID] === this.#tid1 && Atomics.load(v, e + E_COUNT) === 0) freeEntry(v, e);
+    if (this.#isOwn(e) && Atomics.load(v, e + E_COUNT) === 0) freeEntry(v, e);
     this.#entry = -1;
   }
 
@@ -188,7 +195,7 @@ export class Semaphore extends Acquirable {
     // Return our own recorded permit first, else an untracked one, else one of another holder.
     const e = this.#entry;
     let left = n;
-    if (e >= 0 && v[e + E_PID] === this.#pid && v[e + E_TID] === this.#tid1) {
+    if (this.#isOwn(e)) {
       const c = Atomics.load(v, e + E_COUNT);
       if (n === 1 && c > 0 && Atomics.compareExchange(v, e + E_COUNT, c, c - 1) === c) left = 0;
       else left -= takeCount(v, e + E_COUNT, left);
