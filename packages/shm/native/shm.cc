@@ -395,6 +395,8 @@ void OnDoorbell(uv_poll_t* h, int status, int /*events*/) {
 
 void OnDoorbellClosed(uv_handle_t* h) {
   Doorbell* b = static_cast<Doorbell*>(h->data);
+  // Only now: a descriptor must not be closed while libuv still polls it.
+  close(b->fd);
   napi_remove_async_cleanup_hook(b->cleanup);
   delete b;
 }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -176,5 +176,20 @@ describe('worker threads', () => {
     notify(v, 0);
     Atomics.store(v, 1, 2);
     expect(await kid.line()).toBe('ok ok');
+  });
+
+  it('terminating workers with pending waits leaves no file descriptors behind', async () => {
+    const shm = segment(8);
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const once = async () => {
+      const worker = new Worker(fixture('worker-pending.mjs'), { workerData: shm.name });
+      await new Promise((r) => worker.once('message', r));
+      await worker.terminate();
+    };
+    await once();
+    const before = fds();
+    for (let i = 0; i < 10; i++) await once();
+    // each worker had a doorbell pipe (two descriptors): none of them may survive it
+    expect(fds() - before).toBeLessThan(5);
   });
 });
