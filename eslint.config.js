@@ -4,7 +4,8 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/build/**', '**/node_modules/**', '**/coverage/**', '**/.turbo/**'],
+    // *.bundled_*.mjs and *.timestamp-*.mjs: tsup and vitest write these next to their configs while running.
+    ignores: ['**/dist/**', '**/build/**', '**/node_modules/**', '**/coverage/**', '**/.turbo/**', '**/test-results/**', '**/*.bundled_*.mjs', '**/*.timestamp-*.mjs'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
