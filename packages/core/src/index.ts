@@ -40,3 +40,4 @@ export { Process, Thread, processArgs, processName } from './lib/process.js';
 export type { ProcessOptions, RunnerOptions } from './lib/process.js';
 export { StreamConnection } from './lib/stream.js';
 export type { StreamConnectionOptions, StreamDecoder } from './lib/stream.js';
+export { iterateUntilClosed } from './lib/iterate.js';

@@ -1,6 +1,7 @@
 import type { Codec, CodecName } from './codec.js';
 import { resolveCodec } from './codec.js';
 import { IpcError } from './errors.js';
+import { iterateUntilClosed } from './iterate.js';
 import { DEFAULT_MAX_FRAME_BYTES, tooLargeError, validateMaxFrameBytes } from './framing.js';
 import type { WaitOptions } from './wait.js';
 import { validateWaitOptions, waitFor } from './wait.js';
@@ -327,16 +328,7 @@ export abstract class ConnectionBase<T = unknown> implements Connection<T> {
     await this.close();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      let value: T;
-      try {
-        value = await this.recv();
-      } catch (err) {
-        if (IpcError.is(err, 'ERR_IPC_CLOSED')) return;
-        throw err;
-      }
-      yield value;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return iterateUntilClosed(() => this.recv());
   }
 }

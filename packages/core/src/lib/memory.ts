@@ -3,6 +3,7 @@ import { resolveCodec } from './codec.js';
 import type { ConnectionOptions } from './connection.js';
 import { ConnectionBase } from './connection.js';
 import { IpcError } from './errors.js';
+import { iterateUntilClosed } from './iterate.js';
 import { tooLargeError } from './framing.js';
 import type { Queue, TryGetResult } from './queue.js';
 import type { WaitOptions } from './wait.js';
@@ -199,16 +200,7 @@ export class MemoryQueue<T = unknown> implements Queue<T> {
     await this.close();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      let item: T;
-      try {
-        item = await this.get();
-      } catch (err) {
-        if (IpcError.is(err, 'ERR_IPC_CLOSED')) return;
-        throw err;
-      }
-      yield item;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return iterateUntilClosed(() => this.get());
   }
 }

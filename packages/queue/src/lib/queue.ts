@@ -6,6 +6,7 @@ import {
   abortError,
   codecName,
   isProcessAlive,
+  iterateUntilClosed,
   moduleUrl,
   notify,
   processStartTime,
@@ -867,17 +868,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
    * items; it does not close the queue.
    * @throws {IpcError} ERR_IPC_DECODE on undecodable bytes
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      let item: T;
-      try {
-        item = await this.get();
-      } catch (err) {
-        if (IpcError.is(err, 'ERR_IPC_CLOSED')) return;
-        throw err;
-      }
-      yield item;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return iterateUntilClosed(() => this.get());
   }
 
   // ------------------------------------------------------------------------------------------
