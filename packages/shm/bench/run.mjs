@@ -1,11 +1,9 @@
 // @ipc/shm benchmarks: wake-up round trips (async, sync) against process.send and a C futex
 // ping-pong; Value.add across two processes against Python Value(lock=True); bulk copy into a
 // SharedArray against Buffer.copy.
-import { execFileSync, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runC, sendRoundTripP50 } from '../../../bench/helpers-wakeup.mjs';
 import { percentile, python3Available, runBench, runPython, scale } from '../../../bench/lib.mjs';
 import { SharedArray, SharedMemory, Value, notify, wait, waitSync } from '../dist/index.js';
 
@@ -14,22 +12,6 @@ const ROUNDS = scale(3000, 200);
 
 function once(proc, event) {
   return new Promise((resolve) => proc.once(event, resolve));
-}
-
-async function sendRoundTrip() {
-  const child = fork(CHILD, ['send', '-', '0']);
-  try {
-    const times = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const t0 = performance.now();
-      child.send(i);
-      await once(child, 'message');
-      times.push((performance.now() - t0) * 1000);
-    }
-    return percentile(times, 50);
-  } finally {
-    child.kill();
-  }
 }
 
 async function futexRoundTrip(mode, spin = false) {
@@ -57,21 +39,8 @@ async function futexRoundTrip(mode, spin = false) {
   }
 }
 
-let cBinary;
 function cFutex() {
-  if (cBinary === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), 'ipc-shm-bench-'));
-    try {
-      execFileSync('cc', ['-O2', '-o', join(dir, 'pp'), fileURLToPath(new URL('./futex_pingpong.c', import.meta.url))]);
-      cBinary = join(dir, 'pp');
-      process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-    } catch {
-      rmSync(dir, { recursive: true, force: true });
-      cBinary = null;
-    }
-  }
-  if (!cBinary) return NaN;
-  return Number(execFileSync(cBinary, [String(ROUNDS)], { encoding: 'utf8' }).trim());
+  return runC(new URL('./futex_pingpong.c', import.meta.url), [String(ROUNDS)]);
 }
 
 const ADDS = scale(1_000_000, 20_000);
@@ -141,7 +110,7 @@ function bulkPlain() {
 }
 
 const cases = [
-  { name: 'process.send round trip p50', unit: 'us', higherIsBetter: false, fn: sendRoundTrip },
+  { name: 'process.send round trip p50', unit: 'us', higherIsBetter: false, fn: () => sendRoundTripP50(ROUNDS) },
   { name: 'C futex ping-pong p50', unit: 'us', higherIsBetter: false, fn: cFutex },
   { name: 'wait/notify async round trip p50', unit: 'us', higherIsBetter: false, baseline: 'process.send round trip p50', fn: () => futexRoundTrip('async') },
   { name: 'wait/notify async + adaptive spin p50', unit: 'us', higherIsBetter: false, baseline: 'process.send round trip p50', fn: () => futexRoundTrip('async', true) },
