@@ -4,7 +4,7 @@ import { IpcError } from '@ipc/core';
 import type { Wire } from './wire.js';
 
 // The challenge-response of Python's multiprocessing.connection (3.12+), which is mutual
-// HMAC-SHA256 when both sides speak it; see docs/decisions/004-socket.md.
+// HMAC-SHA256 when both sides speak it; see docs/decisions/006-socket.md.
 const CHALLENGE = Buffer.from('#CHALLENGE#');
 const WELCOME = Buffer.from('#WELCOME#');
 const FAILURE = Buffer.from('#FAILURE#');
