@@ -141,6 +141,63 @@ describe('StreamConnection', () => {
     expect(Buffer.compare(await b.recvBytes(), big)).toBe(0);
   });
 
+  it('writes the first small message of a tick at once and batches the rest of the tick behind it', async () => {
+    const { a, b, sa } = await pair({ codec: 'bytes' });
+    const writes: number[] = [];
+    const origWrite = sa.write.bind(sa);
+    sa.write = ((chunk: Uint8Array, ...rest: unknown[]) => {
+      writes.push(chunk.byteLength);
+      return (origWrite as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof sa.write;
+    const sent = [a.sendBytes(new Uint8Array(10)), a.sendBytes(new Uint8Array(20)), a.sendBytes(new Uint8Array(30))];
+    expect(writes).toEqual([14]);
+    await Promise.all(sent);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toEqual([14, 24 + 34]);
+    for (const n of [10, 20, 30]) expect((await b.recvBytes()).byteLength).toBe(n);
+    // A later tick on the idle socket again goes out at once.
+    void a.sendBytes(new Uint8Array(5));
+    expect(writes).toEqual([14, 58, 9]);
+    expect((await b.recvBytes()).byteLength).toBe(5);
+  });
+
+  it('keeps small and large messages in order when they mix within a tick and across ticks', async () => {
+    const { a, b } = await pair({ codec: 'bytes' });
+    const big = (tag: number) => new Uint8Array(64 * 1024).fill(tag);
+    const small = (tag: number) => new Uint8Array([tag, tag, tag]);
+    const sends = [small(1), big(2), small(3), small(4), big(5), small(6)];
+    await Promise.all(sends.map((m) => a.sendBytes(m)));
+    await a.sendBytes(small(7));
+    await a.sendBytes(big(8));
+    await a.sendBytes(new Uint8Array(0));
+    for (const m of [...sends, small(7), big(8), new Uint8Array(0)]) {
+      const got = await b.recvBytes({ timeout: 5000 });
+      expect(got.byteLength).toBe(m.byteLength);
+      expect(got[0]).toBe(m[0]);
+    }
+  });
+
+  it('puts a custom encodeHeader in front of small and large payloads', async () => {
+    const lengths: number[] = [];
+    const encodeHeader = (length: number) => {
+      lengths.push(length);
+      const h = Buffer.alloc(4);
+      h.writeUInt32BE(length, 0);
+      return h;
+    };
+    const [sa, sb] = await socketPair();
+    const a = new StreamConnection(sa, { codec: 'bytes', encodeHeader });
+    const b = new StreamConnection(sb, { codec: 'bytes' });
+    cleanups.push(async () => {
+      await a.close();
+      await b.close();
+    });
+    await Promise.all([a.sendBytes(new Uint8Array(3)), a.sendBytes(new Uint8Array(100_000))]);
+    expect(lengths).toEqual([3, 100_000]);
+    expect((await b.recvBytes()).byteLength).toBe(3);
+    expect((await b.recvBytes({ timeout: 5000 })).byteLength).toBe(100_000);
+  });
+
   it('rejects a send waiting on back-pressure with ERR_IPC_CLOSED when closed', async () => {
     const { a } = await pair({ writeHighWaterMark: 1024 });
     const chunk = new Uint8Array(64 * 1024);

@@ -116,7 +116,7 @@ function defaultHeader(length: number): Buffer {
 export class StreamConnection<T = unknown> extends ConnectionBase<T> {
   readonly #writeHwm: number;
   readonly #createDecoder: (max: number) => StreamDecoder;
-  readonly #encodeHeader: (length: number) => Buffer;
+  readonly #encodeHeader: ((length: number) => Buffer) | undefined; // undefined: the core header, written in place
   readonly #closeTimeout: number;
   #socket: Duplex | undefined;
   #detach: (() => void) | undefined;
@@ -124,6 +124,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
   #slabStart = 0;
   #slabEnd = 0;
   #corked = false;
+  #flushScheduled = false;
   #waiters: SendWaiter[] = [];
   #pausedByInbox = false;
   #reading: boolean;
@@ -144,7 +145,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     this.#writeHwm = hwm;
     this.#closeTimeout = closeTimeout;
     this.#createDecoder = options.createDecoder ?? ((max) => new FrameDecoder({ maxFrameBytes: max }));
-    this.#encodeHeader = options.encodeHeader ?? defaultHeader;
+    this.#encodeHeader = options.encodeHeader;
     this.#reading = !options.lazyRead;
     if (socket) this._attach(socket);
   }
@@ -292,11 +293,11 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
 
   #enqueue(frame: Uint8Array, options: WaitOptions | undefined): Promise<void> {
     const length = frame.byteLength;
-    const header = this.#encodeHeader(length);
     if (length <= COPY_LIMIT) {
-      this.#appendSmall(header, frame);
+      this.#appendSmall(this.#encodeHeader?.(length), frame);
       return Promise.resolve();
     }
+    const header = this.#encodeHeader?.(length) ?? defaultHeader(length);
     // Large: flush what is batched, then write header and payload without copying the payload;
     // the caller may reuse its buffer once the kernel took it, so send resolves only then.
     const socket = this.#socket!;
@@ -320,8 +321,11 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     }, 'send (the message is queued; it waited for the kernel to take it)');
   }
 
-  #appendSmall(header: Buffer, payload: Uint8Array | undefined): void {
-    const need = header.length + (payload?.byteLength ?? 0);
+  // `header` undefined: the core 4-byte length of `payload`, written straight into the slab (no
+  // buffer per message).
+  #appendSmall(header: Buffer | undefined, payload: Uint8Array | undefined): void {
+    const payloadBytes = payload?.byteLength ?? 0;
+    const need = (header ? header.length : FRAME_HEADER_BYTES) + payloadBytes;
     // Reuse the slab once the kernel took everything written from it: fresh memory costs a page
     // fault per 4 KiB here, more than the copy itself.
     if (this.#slabStart === this.#slabEnd && this.#slabEnd > 0 && this.#socket!.writableLength === 0) {
@@ -336,19 +340,38 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
       this.#slab = Buffer.allocUnsafe(Math.max(size, need));
       this.#slabStart = this.#slabEnd = 0;
     }
-    header.copy(this.#slab, this.#slabEnd);
-    this.#slabEnd += header.length;
+    if (header) {
+      header.copy(this.#slab, this.#slabEnd);
+      this.#slabEnd += header.length;
+    } else {
+      this.#slab.writeUInt32BE(payloadBytes, this.#slabEnd);
+      this.#slabEnd += FRAME_HEADER_BYTES;
+    }
     if (payload) {
       this.#slab.set(payload, this.#slabEnd);
-      this.#slabEnd += payload.byteLength;
+      this.#slabEnd += payloadBytes;
     }
-    if (!this.#corked && this.#socket!.writableLength === 0) {
+    if (!this.#flushScheduled && !this.#corked && this.#socket!.writableLength === 0) {
       // Idle socket: the first message of a tick leaves at once (the peer wakes while we go on);
-      // whatever else this tick sends is batched behind it.
+      // whatever else this tick sends is batched behind it in the slab.
       this.#flushSlab();
     }
-    this.#cork();
+    this.#scheduleFlush();
   }
+
+  // One flush of the slab when the tick ends. Small messages need no cork: they batch in the slab,
+  // which leaves as one write; corking (a large message) is for writes that bypass the slab.
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    process.nextTick(this.#endOfTick);
+  }
+
+  readonly #endOfTick = (): void => {
+    this.#flushScheduled = false;
+    // A socket attached since this was scheduled holds only bytes appended after it (#lost empties the slab).
+    if (this.#socket) this.#flushSlab();
+  };
 
   #cork(): void {
     if (this.#corked) return;

@@ -22,6 +22,9 @@ import type { RpcMessage } from './rpc.js';
 import type { Wire } from './wire.js';
 import { WireDecoder, pingFrame } from './wire.js';
 
+// The idle timeout looks this many times per period: it closes 1 to 1 + 1/IDLE_CHECKS periods after the last byte.
+const IDLE_CHECKS = 4;
+
 /** Options shared by listeners and clients. */
 export interface SocketOptions<T = unknown> {
   /** Codec for `send`/`recv`. Default `'json'` (sockets cross languages and machines). */
@@ -34,7 +37,11 @@ export interface SocketOptions<T = unknown> {
   wire?: Wire;
   /** Milliseconds the authentication handshake may take before the connection is dropped. Default 10 000. */
   handshakeTimeout?: number;
-  /** Close a connection that received nothing for this many ms (ERR_IPC_CLOSED, cause ERR_IPC_TIMEOUT). Default: never. */
+  /**
+   * Close a connection that received nothing for this many ms (ERR_IPC_CLOSED, cause ERR_IPC_TIMEOUT);
+   * it is checked four times per period, so the close comes 1 to 1.25 periods after the last byte.
+   * Default: never.
+   */
   idleTimeout?: number;
   /** Send a heartbeat every this many ms so the peer's idleTimeout does not fire (native wire only). Default: none. */
   heartbeatInterval?: number;
@@ -119,6 +126,7 @@ export class SocketConnection<T = unknown> extends StreamConnection<T> {
   /** @internal */
   protected readonly _opts: ResolvedSocketOptions<T>;
   #idleTimer: NodeJS.Timeout | undefined;
+  #received = false; // bytes arrived since the idle check last looked
   #heartbeat: NodeJS.Timeout | undefined;
   #rpcPending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   #rpcNext = 1;
@@ -141,13 +149,23 @@ export class SocketConnection<T = unknown> extends StreamConnection<T> {
     super._attach(socket, leftover);
     const { idleTimeout, heartbeatInterval } = this._opts;
     if (idleTimeout > 0 && !this.#idleTimer) {
-      this.#idleTimer = setTimeout(() => {
+      // Checked a few times per period instead of re-arming a timer for every chunk received.
+      let silentChecks = 0;
+      this.#received = false;
+      this.#idleTimer = setInterval(() => {
+        if (this.#received) {
+          this.#received = false;
+          silentChecks = 0;
+          return;
+        }
+        if (++silentChecks < IDLE_CHECKS) return;
+        clearInterval(this.#idleTimer);
         this.#idleTimer = undefined;
         this._dropSocket(new IpcError('ERR_IPC_CLOSED', `closed: nothing received for ${idleTimeout} ms`, {
           cause: new IpcError('ERR_IPC_TIMEOUT', `idle for ${idleTimeout} ms`, { details: { timeout: idleTimeout } }),
           details: { reason: 'idle' },
         }));
-      }, idleTimeout);
+      }, Math.max(1, idleTimeout / IDLE_CHECKS));
       this.#idleTimer.unref();
     }
     if (heartbeatInterval > 0 && !this.#heartbeat) {
@@ -157,7 +175,7 @@ export class SocketConnection<T = unknown> extends StreamConnection<T> {
   }
 
   protected override _onBytes(): void {
-    this.#idleTimer?.refresh();
+    this.#received = true;
   }
 
   protected override _socketGone(error: IpcError): void {
@@ -167,7 +185,7 @@ export class SocketConnection<T = unknown> extends StreamConnection<T> {
   }
 
   #stopTimers(): void {
-    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    if (this.#idleTimer) clearInterval(this.#idleTimer);
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#idleTimer = this.#heartbeat = undefined;
   }

@@ -10,6 +10,9 @@ export type Wire = 'native' | 'python';
  */
 export const PING_HEADER = 0x8000_0000;
 
+const NEED_MORE = -2;
+const PING = -3;
+
 /** A 4-byte ping frame (native wire only). */
 export function pingFrame(): Buffer {
   const b = Buffer.allocUnsafe(4);
@@ -35,6 +38,7 @@ export class WireDecoder implements StreamDecoder {
   #need = -1;
   #parts: Buffer[] = [];
   #got = 0;
+  #used = 0;
 
   constructor(wire: Wire, maxFrameBytes: number) {
     this.#wire = wire;
@@ -50,25 +54,28 @@ export class WireDecoder implements StreamDecoder {
     return this.#hdrLen + this.#got;
   }
 
-  // Returns the payload length, -2 for "need more header bytes", -3 for a ping (consumed).
-  #parseHeader(b: Buffer, avail: number): { used: number; length: number } | undefined {
-    if (avail < 4) return undefined;
+  // Returns the payload length of the header at b[off] (it took #used bytes), NEED_MORE, or PING
+  // (4 bytes taken). A number rather than an object: this runs once per message.
+  #parseHeader(b: Buffer, off: number, avail: number): number {
+    if (avail < 4) return NEED_MORE;
+    this.#used = 4;
     if (this.#wire === 'native') {
-      const n = b.readUInt32BE(0);
-      if (n === PING_HEADER) return { used: 4, length: -3 };
+      const n = b.readUInt32BE(off);
+      if (n === PING_HEADER) return PING;
       this.#check(n);
-      return { used: 4, length: n };
+      return n;
     }
-    const n = b.readInt32BE(0);
+    const n = b.readInt32BE(off);
     if (n >= 0) {
       this.#check(n);
-      return { used: 4, length: n };
+      return n;
     }
     if (n !== -1) throw new IpcError('ERR_IPC_PROTOCOL', `negative frame length ${n} from the peer`);
-    if (avail < 12) return undefined;
-    const big = b.readBigUInt64BE(4);
+    if (avail < 12) return NEED_MORE;
+    const big = b.readBigUInt64BE(off + 4);
     if (big > BigInt(this.#max)) throw tooLargeError(Number(big), this.#max);
-    return { used: 12, length: Number(big) };
+    this.#used = 12;
+    return Number(big);
   }
 
   #check(n: number): void {
@@ -76,52 +83,50 @@ export class WireDecoder implements StreamDecoder {
   }
 
   push(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
-    let buf = chunk;
-    while (buf.length > 0) {
+    // Offsets into the chunk rather than views of it: the frame is the only buffer made per message.
+    const size = chunk.length;
+    let off = 0;
+    while (off < size) {
       if (this.#need < 0) {
-        let parsed: { used: number; length: number } | undefined;
+        let parsed: number;
         if (this.#hdrLen === 0) {
-          parsed = this.#parseHeader(buf, buf.length);
-          if (parsed) {
-            buf = buf.subarray(parsed.used);
-          } else {
-            buf.copy(this.#hdr, 0, 0, buf.length);
-            this.#hdrLen = buf.length;
+          parsed = this.#parseHeader(chunk, off, size - off);
+          if (parsed === NEED_MORE) {
+            chunk.copy(this.#hdr, 0, off, size);
+            this.#hdrLen = size - off;
             return;
           }
+          off += this.#used;
         } else {
           // Finish a header split across chunks: take what it may still need (at most 12 bytes).
-          const want = Math.min(12 - this.#hdrLen, buf.length);
-          buf.copy(this.#hdr, this.#hdrLen, 0, want);
+          const want = Math.min(12 - this.#hdrLen, size - off);
+          chunk.copy(this.#hdr, this.#hdrLen, off, off + want);
           const avail = this.#hdrLen + want;
-          parsed = this.#parseHeader(this.#hdr, avail);
-          if (!parsed) {
+          parsed = this.#parseHeader(this.#hdr, 0, avail);
+          if (parsed === NEED_MORE) {
             this.#hdrLen = avail;
-            buf = buf.subarray(want);
+            off += want;
             continue;
           }
-          buf = buf.subarray(parsed.used - this.#hdrLen);
+          off += this.#used - this.#hdrLen;
           this.#hdrLen = 0;
         }
-        if (parsed.length === -3) continue;
-        this.#need = parsed.length;
-        if (this.#need === 0) {
-          this.#need = -1;
-          onFrame(Buffer.alloc(0));
-        }
+        if (parsed === PING) continue;
+        if (parsed === 0) onFrame(Buffer.alloc(0));
+        else this.#need = parsed;
         continue;
       }
       const missing = this.#need - this.#got;
-      if (this.#got === 0 && buf.length >= missing) {
-        onFrame(buf.subarray(0, missing));
-        buf = buf.subarray(missing);
+      if (this.#got === 0 && size - off >= missing) {
         this.#need = -1;
+        onFrame(chunk.subarray(off, off + missing));
+        off += missing;
         continue;
       }
-      const take = Math.min(missing, buf.length);
-      this.#parts.push(buf.subarray(0, take));
+      const take = Math.min(missing, size - off);
+      this.#parts.push(chunk.subarray(off, off + take));
       this.#got += take;
-      buf = buf.subarray(take);
+      off += take;
       if (this.#got === this.#need) {
         const frame = Buffer.concat(this.#parts, this.#need);
         this.#parts = [];
