@@ -9,12 +9,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@ipc/socket';
-import { forkServer, messageCases, peerContender, rawSocketPeer } from '../../../bench/baselines.mjs';
+import { forkServer, messageCases, oneWay, peerContender, rawSocketPeer, roundTrip } from '../../../bench/baselines.mjs';
 import { runBench, scale } from '../../../bench/lib.mjs';
 
+// Round trips of small messages last ~25 us: 10 000 of them (a quarter second) per measurement, so
+// one scheduler hiccup or GC pause on this shared 2-core machine does not decide a run.
 const SIZES = [
-  { label: '64 B', size: 64, count: scale(100_000), rt: scale(3000) },
-  { label: '4 KiB', size: 4096, count: scale(30_000), rt: scale(2000) },
+  { label: '64 B', size: 64, count: scale(100_000), rt: scale(10_000) },
+  { label: '4 KiB', size: 4096, count: scale(30_000), rt: scale(5000) },
   { label: '1 MiB', size: 1 << 20, count: scale(200, 20), rt: scale(100, 10) },
 ];
 const dir = mkdtempSync(join(tmpdir(), 'ipc-socket-bench-'));
@@ -26,6 +28,17 @@ const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
 const stops = [];
 /** Remembers how to stop a peer (and the child behind it) once the bench is done. */
 const track = (peer, stop = () => peer.close()) => (stops.push(stop), peer);
+
+/**
+ * Warms a sink and an echo peer (JIT in both processes, buffers), so the first measured run is not
+ * a cold start for one contender and a warm one for another.
+ */
+async function warm(sink, echo) {
+  await oneWay(sink, 64, scale(20_000));
+  await roundTrip(echo, 64, scale(3000));
+  await roundTrip(echo, 4096, scale(1000));
+  return [sink, echo];
+}
 
 /** A client of our Listener in a child (server-child.mjs) playing `role`. */
 async function ours(transport, role) {
@@ -42,12 +55,12 @@ try {
   for (const transport of ['unix', 'tcp', 'tls']) {
     const raw = (role) => rawSocketPeer(transport, role, { dir, key, cert });
     const contenders = [
-      peerContender(`raw ${transport}`, track(await raw('sink')), track(await raw('echo'))),
-      peerContender(`socket ${transport}`, await ours(transport, 'sink'), await ours(transport, 'echo')),
+      peerContender(`raw ${transport}`, ...(await warm(track(await raw('sink')), track(await raw('echo'))))),
+      peerContender(`socket ${transport}`, ...(await warm(await ours(transport, 'sink'), await ours(transport, 'echo')))),
     ];
     for (const s of SIZES) cases.push(...messageCases(s, contenders));
   }
-  await runBench({ package: '@ipc/socket', runs: 5, cases });
+  await runBench({ package: '@ipc/socket', runs: 7, cases });
 } finally {
   for (const stop of stops) await stop();
   rmSync(dir, { recursive: true, force: true });
