@@ -113,6 +113,7 @@ describe('Process', () => {
       new Process(fixture('typed-entry.ts'), {
         args: [{ left: 40, right: 2 }],
         execArgv: ['--import', 'tsx'],
+        env: { TSX_DISABLE_CACHE: '1' }, // tsx would otherwise leave its cache in the temp dir
         cwd: fileURLToPath(new URL('..', import.meta.url)), // where the user's loader is installed
       }).start(),
     );
