@@ -253,6 +253,22 @@ function readVarint(): number {
 // bytes match a cached one instead of building it again.
 const cache: string[] = new Array<string>(512).fill('');
 
+// One scratch pair for doubles: copying 8 bytes beats allocating a DataView per number.
+const scratchDouble = new Float64Array(1);
+const scratchBytes = new Uint8Array(scratchDouble.buffer);
+
+function readDouble(): number {
+  if (at + 8 > end) throw FALLBACK;
+  for (let i = 0; i < 8; i++) scratchBytes[i] = src[at + i]!;
+  at += 8;
+  return scratchDouble[0]!;
+}
+
+function readZigZag(): number {
+  const z = readVarint();
+  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+}
+
 function readOneByte(len: number): string {
   if (at + len > end) throw FALLBACK;
   let s: string;
@@ -312,18 +328,12 @@ function readKey(): string | number {
         at += len;
         return s;
       }
-      case T_INT32: {
-        const z = readVarint();
-        return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-      }
+      case T_INT32:
+        return readZigZag();
       case T_UINT32:
         return readVarint();
-      case T_DOUBLE: {
-        if (at + 8 > end) throw FALLBACK;
-        const d = new DataView(src.buffer, src.byteOffset + at, 8).getFloat64(0, true);
-        at += 8;
-        return d;
-      }
+      case T_DOUBLE:
+        return readDouble();
       default:
         throw FALLBACK;
     }
@@ -349,18 +359,12 @@ function readValue(depth: number): unknown {
         return true;
       case T_FALSE:
         return false;
-      case T_INT32: {
-        const z = readVarint();
-        return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-      }
+      case T_INT32:
+        return readZigZag();
       case T_UINT32:
         return readVarint();
-      case T_DOUBLE: {
-        if (at + 8 > end) throw FALLBACK;
-        const d = new DataView(src.buffer, src.byteOffset + at, 8).getFloat64(0, true);
-        at += 8;
-        return d;
-      }
+      case T_DOUBLE:
+        return readDouble();
       case T_ONE_BYTE:
       case T_TWO_BYTE:
       case T_UTF8:

@@ -196,6 +196,27 @@ abstract class SharedElements<T extends ElementType> implements Shareable, Async
     return this.shm.name;
   }
 
+  /** @internal Atomic read of element `at`. */
+  protected _load(at: number): ElementOf<T> {
+    assertAtomic(this.type, 'load');
+    return Atomics.load(this.view as Int32Array, at) as ElementOf<T>;
+  }
+
+  /** @internal One checked atomic read-modify-write (store, add, sub, exchange) of element `at`. */
+  protected _rmw(op: 'store' | 'add' | 'sub' | 'exchange', at: number, v: ElementOf<T>): ElementOf<T> {
+    assertAtomic(this.type, op);
+    checkElement(this.type, v, 'value');
+    return Atomics[op](this.view as Int32Array, at, v as number) as ElementOf<T>;
+  }
+
+  /** @internal Atomic compare-and-swap of element `at`. */
+  protected _cas(at: number, expected: ElementOf<T>, replacement: ElementOf<T>): ElementOf<T> {
+    assertAtomic(this.type, 'compareExchange');
+    checkElement(this.type, expected, 'expected');
+    checkElement(this.type, replacement, 'replacement');
+    return Atomics.compareExchange(this.view as Int32Array, at, expected as number, replacement as number) as ElementOf<T>;
+  }
+
   /**
    * The lock given or created with `{ lock }`, like Python's `get_lock()`.
    * @throws {TypeError} when created with `lock: false`
@@ -283,44 +304,32 @@ export class Value<T extends ElementType = ElementType> extends SharedElements<T
 
   /** Atomic read. */
   load(): ElementOf<T> {
-    assertAtomic(this.type, 'load');
-    return Atomics.load(this.view as Int32Array, 0) as ElementOf<T>;
+    return this._load(0);
   }
 
   /** Atomic write; returns the value written. */
   store(v: ElementOf<T>): ElementOf<T> {
-    assertAtomic(this.type, 'store');
-    checkElement(this.type, v, 'value');
-    return Atomics.store(this.view as Int32Array, 0, v as number) as ElementOf<T>;
+    return this._rmw('store', 0, v);
   }
 
   /** Atomic add (wrapping like the type); returns the previous value. */
   add(v: ElementOf<T>): ElementOf<T> {
-    assertAtomic(this.type, 'add');
-    checkElement(this.type, v, 'value');
-    return Atomics.add(this.view as Int32Array, 0, v as number) as ElementOf<T>;
+    return this._rmw('add', 0, v);
   }
 
   /** Atomic subtract; returns the previous value. */
   sub(v: ElementOf<T>): ElementOf<T> {
-    assertAtomic(this.type, 'sub');
-    checkElement(this.type, v, 'value');
-    return Atomics.sub(this.view as Int32Array, 0, v as number) as ElementOf<T>;
+    return this._rmw('sub', 0, v);
   }
 
   /** Atomic exchange; returns the previous value. */
   exchange(v: ElementOf<T>): ElementOf<T> {
-    assertAtomic(this.type, 'exchange');
-    checkElement(this.type, v, 'value');
-    return Atomics.exchange(this.view as Int32Array, 0, v as number) as ElementOf<T>;
+    return this._rmw('exchange', 0, v);
   }
 
   /** Atomic compare-and-swap; returns the previous value (equal to `expected` when it swapped). */
   compareExchange(expected: ElementOf<T>, replacement: ElementOf<T>): ElementOf<T> {
-    assertAtomic(this.type, 'compareExchange');
-    checkElement(this.type, expected, 'expected');
-    checkElement(this.type, replacement, 'replacement');
-    return Atomics.compareExchange(this.view as Int32Array, 0, expected as number, replacement as number) as ElementOf<T>;
+    return this._cas(0, expected, replacement);
   }
 
   /** Describes this Value as a handle (kind `@ipc/shm.Value`), reopened with {@link Value.open}. */
@@ -417,44 +426,32 @@ export class SharedArray<T extends ElementType = ElementType> extends SharedElem
 
   /** Atomic read of element `i`. */
   load(i: number): ElementOf<T> {
-    assertAtomic(this.type, 'load');
-    return Atomics.load(this.view as Int32Array, this.#index(i)) as ElementOf<T>;
+    return this._load(this.#index(i));
   }
 
   /** Atomic write of element `i`; returns the value written. */
   store(i: number, v: ElementOf<T>): ElementOf<T> {
-    assertAtomic(this.type, 'store');
-    checkElement(this.type, v, 'value');
-    return Atomics.store(this.view as Int32Array, this.#index(i), v as number) as ElementOf<T>;
+    return this._rmw('store', this.#index(i), v);
   }
 
   /** Atomic add to element `i`; returns the previous value. */
   add(i: number, v: ElementOf<T>): ElementOf<T> {
-    assertAtomic(this.type, 'add');
-    checkElement(this.type, v, 'value');
-    return Atomics.add(this.view as Int32Array, this.#index(i), v as number) as ElementOf<T>;
+    return this._rmw('add', this.#index(i), v);
   }
 
   /** Atomic subtract from element `i`; returns the previous value. */
   sub(i: number, v: ElementOf<T>): ElementOf<T> {
-    assertAtomic(this.type, 'sub');
-    checkElement(this.type, v, 'value');
-    return Atomics.sub(this.view as Int32Array, this.#index(i), v as number) as ElementOf<T>;
+    return this._rmw('sub', this.#index(i), v);
   }
 
   /** Atomic exchange of element `i`; returns the previous value. */
   exchange(i: number, v: ElementOf<T>): ElementOf<T> {
-    assertAtomic(this.type, 'exchange');
-    checkElement(this.type, v, 'value');
-    return Atomics.exchange(this.view as Int32Array, this.#index(i), v as number) as ElementOf<T>;
+    return this._rmw('exchange', this.#index(i), v);
   }
 
   /** Atomic compare-and-swap of element `i`; returns the previous value. */
   compareExchange(i: number, expected: ElementOf<T>, replacement: ElementOf<T>): ElementOf<T> {
-    assertAtomic(this.type, 'compareExchange');
-    checkElement(this.type, expected, 'expected');
-    checkElement(this.type, replacement, 'replacement');
-    return Atomics.compareExchange(this.view as Int32Array, this.#index(i), expected as number, replacement as number) as ElementOf<T>;
+    return this._cas(this.#index(i), expected, replacement);
   }
 
   /** A plain JavaScript array copy of the elements. */
