@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from '@ipc/queue';
 import { python3Available, runBench, runPython, scale } from '../../../bench/lib.mjs';
+import { readFrames } from '../../../bench/baselines.mjs';
 
 const CHILD = fileURLToPath(new URL('./child.mjs', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'ipc-queue-bench-'));
@@ -107,21 +108,10 @@ async function socketCase(kind, count, mb = false) {
   server.close();
   await peer.ready;
   let got = 0;
-  let buf = Buffer.alloc(0);
   const done = new Promise((resolve) => {
-    socket.on('data', (chunk) => {
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-      let off = 0;
-      while (buf.length - off >= 4) {
-        const len = buf.readUInt32BE(off);
-        if (buf.length - off < 4 + len) break;
-        const payload = buf.subarray(off + 4, off + 4 + len);
-        if (kind === 'obj') JSON.parse(payload.toString());
-        off += 4 + len;
-        got++;
-      }
-      buf = off === buf.length ? Buffer.alloc(0) : buf.subarray(off);
-      if (got === count) resolve();
+    readFrames(socket, (buf, at, len) => {
+      if (kind === 'obj') JSON.parse(buf.toString('utf8', at + 4, at + 4 + len));
+      if (++got === count) resolve();
     });
   });
   const t0 = performance.now();
