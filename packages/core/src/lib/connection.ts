@@ -227,10 +227,7 @@ export abstract class ConnectionBase<T = unknown> implements Connection<T> {
     try {
       return this.codec.decode(frame);
     } catch (err) {
-      if (IpcError.is(err)) {
-        if (err.details === undefined) (err as { details?: Record<string, unknown> }).details = { frame };
-        throw err;
-      }
+      // The undecodable bytes travel with the error: nothing is lost.
       throw new IpcError('ERR_IPC_DECODE', 'could not decode the message', { cause: err, details: { frame } });
     }
   }

@@ -73,12 +73,16 @@ export function serializeError(err: unknown): SerializedError {
   return { name: 'Error', message: `non-error thrown: ${String(err)}` };
 }
 
+function reviveError(e: SerializedError): Error {
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.stack) err.stack = e.stack;
+  if (e.code !== undefined) (err as { code?: unknown }).code = e.code;
+  return err;
+}
+
 function processFailed(who: string, error: SerializedError | Error, exitCode: number | null): IpcError {
-  const cause = error instanceof Error ? error : Object.assign(new Error(error.message), error);
-  if (!(error instanceof Error)) {
-    cause.name = error.name;
-    if (error.stack) cause.stack = error.stack;
-  }
+  const cause = error instanceof Error ? error : reviveError(error);
   return new IpcError('ERR_IPC_PROCESS_FAILED', `${who} failed: ${cause.message}`, { cause, details: { exitCode } });
 }
 
