@@ -1,5 +1,5 @@
 import { threadId } from 'node:worker_threads';
-import { IpcError, isProcessAlive, notify, processStartTime, waitSync } from './deps.js';
+import { IpcError, isProcessAlive, notify, selfStartTime, waitSync } from './deps.js';
 import { H_GET_LOCK, H_OWNER_DIED, H_PUT_LOCK, SLOT_BASE, SLOT_COUNT, SLOT_WORDS, S_PID, S_START_HI, S_START_LO, S_TID } from './layout.js';
 
 /**
@@ -17,11 +17,6 @@ import { H_GET_LOCK, H_OWNER_DIED, H_PUT_LOCK, SLOT_BASE, SLOT_COUNT, SLOT_WORDS
 const SPINS = 2000;
 const PARK_MS = 20;
 
-let startTime: number | undefined;
-function selfStart(): number {
-  startTime ??= processStartTime(process.pid) ?? 0;
-  return startTime;
-}
 
 /** This thread's attachment to one queue segment: a slot recording pid, start time and thread. */
 export class Attachment {
@@ -99,7 +94,7 @@ function holderAlive(h: Int32Array, token: number): boolean {
 
 function claimSlot(h: Int32Array): number {
   const pid = process.pid;
-  const start = selfStart();
+  const start = selfStartTime();
   const fill = (slot: number) => {
     const w = SLOT_BASE + slot * SLOT_WORDS;
     Atomics.store(h, w + S_START_LO, start % 2 ** 32 | 0);

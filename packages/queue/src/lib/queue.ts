@@ -9,7 +9,7 @@ import {
   iterateUntilClosed,
   moduleUrl,
   notify,
-  processStartTime,
+  selfStartTime,
   registerHandleKind,
   resolveCodec,
   structuredCodec,
@@ -207,7 +207,6 @@ const slots = new FinalizationRegistry<Attachment>((att) => att.release());
 // State handed from Queue.open to the constructor.
 let opening: { shm: SharedMemory; codec: Codec<unknown> } | undefined;
 
-let selfStart: number | undefined;
 
 /**
  * A FIFO queue in shared memory, shared by any number of producer and consumer processes and
@@ -510,8 +509,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     const need = recordBytes(len);
     if (need <= this.#inlineMax) return { kind: KIND_DATA, payload: bytes, need, segment: undefined };
     // Out of line: one copy into a segment of its own, before taking any lock.
-    selfStart ??= processStartTime(process.pid) ?? 0;
-    const segName = `${this.name}-o${process.pid}-${selfStart}-${Atomics.add(this.#h, H_OOL_SEQ, 1) >>> 0}`;
+    const segName = `${this.name}-o${process.pid}-${selfStartTime()}-${Atomics.add(this.#h, H_OOL_SEQ, 1) >>> 0}`;
     const seg = SharedMemory.create({ name: segName, size: len, unlinkOnExit: false });
     try {
       new Uint8Array(seg.buffer, 0, len).set(bytes);

@@ -1,5 +1,5 @@
 import { isMainThread, threadId } from 'node:worker_threads';
-import { processStartTime } from './shm.js';
+import { selfStartTime } from './shm.js';
 
 /**
  * Who we are, as recorded in holder tables: the pid, the thread id plus one (so that 0 means "no
@@ -19,7 +19,7 @@ let self: Identity | undefined;
 /** This thread's identity, computed once. */
 export function identity(): Identity {
   if (self) return self;
-  const start = processStartTime(process.pid) ?? 0;
+  const start = selfStartTime();
   self = {
     pid: process.pid,
     tid1: threadId + 1,

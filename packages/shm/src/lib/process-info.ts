@@ -59,7 +59,7 @@ export function isProcessAlive(pid: number, startTime?: number): boolean {
 
 let ownStartTime: number | undefined;
 
-/** This process's start time (cached). */
+/** This process's start time, as {@link processStartTime} gives it (read once, then cached). */
 export function selfStartTime(): number {
   ownStartTime ??= processStartTime(process.pid) ?? 0;
   return ownStartTime;
