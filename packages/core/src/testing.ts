@@ -1,4 +1,4 @@
-export { connectionConformance, queueConformance } from './lib/conformance.js';
+export { connectionConformance, queueConformance, settledCode } from './lib/conformance.js';
 export type {
   ConnectionConformanceOptions,
   ConnectionPair,

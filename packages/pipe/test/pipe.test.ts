@@ -3,7 +3,8 @@ import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IpcError, Process, Thread } from '@ipc/core';
+import { Process, Thread } from '@ipc/core';
+import { settledCode } from '@ipc/core/testing';
 import { Pipe, channelConnection, portConnection } from '../src/index.js';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
@@ -33,14 +34,6 @@ async function greet(conn: { send(v: unknown): Promise<void>; recv(o: { timeout:
   await conn.send('hi');
   expect(await conn.recv({ timeout: 20_000 })).toEqual({ echo: 'hi' });
 }
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return IpcError.is(err) ? err.code : String(err);
-  }
-  return 'resolved';
-}
 
 describe('Pipe', () => {
   it('makes a one-way pipe: the first end only receives, the second only sends', async () => {
@@ -48,8 +41,8 @@ describe('Pipe', () => {
     track(r);
     track(w);
     expect([r.readable, r.writable, w.readable, w.writable]).toEqual([true, false, false, true]);
-    expect(await codeOf(r.send('x'))).toBe('ERR_IPC_WRONG_DIRECTION');
-    expect(await codeOf(w.recv())).toBe('ERR_IPC_WRONG_DIRECTION');
+    expect(await settledCode(r.send('x'))).toBe('ERR_IPC_WRONG_DIRECTION');
+    expect(await settledCode(w.recv())).toBe('ERR_IPC_WRONG_DIRECTION');
     await w.send('one way');
     expect(await r.recv()).toBe('one way');
   });
@@ -74,7 +67,7 @@ describe('Pipe', () => {
     // The parent's copies were closed once the children were spawned.
     await new Promise((resolve) => setImmediate(resolve));
     expect(x.closed && y.closed).toBe(true);
-    expect(await codeOf(x.send(1))).toBe('ERR_IPC_CLOSED');
+    expect(await settledCode(x.send(1))).toBe('ERR_IPC_CLOSED');
     expect(await p1.join({ timeout: 20_000 })).toBe(0);
     expect(await p2.join({ timeout: 20_000 })).toBe(0);
   });
@@ -96,7 +89,7 @@ describe('Pipe', () => {
     expect(await mine.recv({ timeout: 20_000 })).toEqual({ echo: 'go' });
     for (let i = 0; i < 100; i++) expect(await mine.recv({ timeout: 20_000 })).toBe(i);
     expect(await child.join({ timeout: 20_000 })).toBe(0);
-    expect(await codeOf(mine.recv({ timeout: 20_000 }))).toBe('ERR_IPC_CLOSED');
+    expect(await settledCode(mine.recv({ timeout: 20_000 }))).toBe('ERR_IPC_CLOSED');
   });
 
   it('refuses to pass a pipe end to a worker thread with ERR_IPC_UNSUPPORTED', async () => {
@@ -111,7 +104,7 @@ describe('back-pressure in the adapters', () => {
   async function sendUntilBlocked(conn: { sendBytes(b: Uint8Array, o: { timeout: number }): Promise<void> }): Promise<number> {
     const chunk = new Uint8Array(64 * 1024);
     for (let sent = 0; sent < 2000; sent++) {
-      const code = await codeOf(conn.sendBytes(chunk, { timeout: 300 }));
+      const code = await settledCode(conn.sendBytes(chunk, { timeout: 300 }));
       if (code === 'ERR_IPC_TIMEOUT') return sent;
       expect(code).toBe('resolved');
     }
@@ -145,8 +138,8 @@ describe('a peer that dies', () => {
     await greet(mine);
     const pending = mine.recv();
     child.kill();
-    expect(await codeOf(pending)).toBe('ERR_IPC_CLOSED');
-    expect(await codeOf(mine.send('later'))).toBe('ERR_IPC_CLOSED');
+    expect(await settledCode(pending)).toBe('ERR_IPC_CLOSED');
+    expect(await settledCode(mine.send('later'))).toBe('ERR_IPC_CLOSED');
     expect(await mine.poll(0)).toBe(true);
   });
 
@@ -156,7 +149,7 @@ describe('a peer that dies', () => {
     await greet(conn);
     const pending = conn.recv();
     child.kill('SIGKILL');
-    expect(await codeOf(pending)).toBe('ERR_IPC_CLOSED');
+    expect(await settledCode(pending)).toBe('ERR_IPC_CLOSED');
   });
 
   it('MessagePort: a terminated worker rejects the pending recv with ERR_IPC_CLOSED', async () => {
@@ -165,7 +158,7 @@ describe('a peer that dies', () => {
     cleanups.push(async () => void (await worker.terminate()));
     const conn = track(portConnection(port1));
     await greet(conn);
-    const pending = codeOf(conn.recv());
+    const pending = settledCode(conn.recv());
     await worker.terminate();
     expect(await pending).toBe('ERR_IPC_CLOSED');
   });

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcError } from '@ipc/core';
+import { settledCode } from '@ipc/core/testing';
 import { Listener, connect, maxUnixPathBytes } from '../src/index.js';
 import type { Client, SocketConnection } from '../src/index.js';
 import { tempDir } from './helpers.js';
@@ -29,14 +30,6 @@ function track<C extends { close(): Promise<void> }>(c: C): C {
   return c;
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return IpcError.is(err) ? err.code : `${(err as Error).name}: ${(err as Error).message}`;
-  }
-  return 'resolved';
-}
 
 describe('authkey', () => {
   it('connects when both sides know the key and rejects a wrong key with ERR_IPC_AUTH on both ends', async () => {
@@ -45,7 +38,7 @@ describe('authkey', () => {
     const server = track(await l.accept({ timeout: 5000 }));
     await good.send('hi');
     expect(await server.recv()).toBe('hi');
-    expect(await codeOf(connect(l.address, { authkey: 'wrong' }))).toBe('ERR_IPC_AUTH');
+    expect(await settledCode(connect(l.address, { authkey: 'wrong' }))).toBe('ERR_IPC_AUTH');
     await expect.poll(() => l.stats.rejected).toBe(1);
     expect(l.stats.accepted).toBe(1);
   });
@@ -54,10 +47,10 @@ describe('authkey', () => {
     const keyed = await listener(join(dir(), 'k'), { authkey: 'k', handshakeTimeout: 500 });
     const noKey = track(await connect(keyed.address));
     // The keyless client sees the challenge as a message; the listener never hands it out.
-    expect(await codeOf(keyed.accept({ timeout: 300 }))).toBe('ERR_IPC_TIMEOUT');
+    expect(await settledCode(keyed.accept({ timeout: 300 }))).toBe('ERR_IPC_TIMEOUT');
     await noKey.close();
     const keyless = await listener(join(dir(), 'n'), { handshakeTimeout: 500 });
-    expect(await codeOf(connect(keyless.address, { authkey: 'k', handshakeTimeout: 300 }))).toBe('ERR_IPC_TIMEOUT');
+    expect(await settledCode(connect(keyless.address, { authkey: 'k', handshakeTimeout: 300 }))).toBe('ERR_IPC_TIMEOUT');
   });
 
   it('drops a silent client at the handshake deadline and keeps serving others', async () => {
@@ -143,22 +136,22 @@ describe('Unix socket files', () => {
   it('refuses a path where a listener is live, and a path holding a regular file, with ERR_IPC_EXISTS', async () => {
     const path = join(dir(), 's');
     await listener(path);
-    expect(await codeOf(Listener.listen(path))).toBe('ERR_IPC_EXISTS');
+    expect(await settledCode(Listener.listen(path))).toBe('ERR_IPC_EXISTS');
     const file = join(dir(), 'file');
     writeFileSync(file, 'keep me');
-    expect(await codeOf(Listener.listen(file))).toBe('ERR_IPC_EXISTS');
+    expect(await settledCode(Listener.listen(file))).toBe('ERR_IPC_EXISTS');
     expect(existsSync(file)).toBe(true);
   });
 
   it('refuses a path longer than the OS allows with a RangeError naming the limit', async () => {
     const long = join(dir(), 'x'.repeat(maxUnixPathBytes()));
-    expect(await codeOf(Listener.listen(long))).toMatch(/RangeError: .*over the \d+-byte limit/);
-    expect(await codeOf(connect(long))).toMatch(/RangeError/);
+    expect(await settledCode(Listener.listen(long))).toMatch(/RangeError: .*over the \d+-byte limit/);
+    expect(await settledCode(connect(long))).toMatch(/RangeError/);
   });
 
   it('refuses a TCP port in use with ERR_IPC_EXISTS', async () => {
     const l = await listener({ host: '127.0.0.1', port: 0 });
-    expect(await codeOf(Listener.listen(l.address))).toBe('ERR_IPC_EXISTS');
+    expect(await settledCode(Listener.listen(l.address))).toBe('ERR_IPC_EXISTS');
   });
 });
 
@@ -168,8 +161,8 @@ describe('limits', () => {
     const big = track(await connect(l.address, { maxFrameBytes: 1 << 20 }));
     const s1 = track(await l.accept({ timeout: 5000 }));
     await big.sendBytes(new Uint8Array(4096));
-    expect(await codeOf(s1.recv({ timeout: 5000 }))).toBe('ERR_IPC_TOO_LARGE');
-    expect(await codeOf(big.recv({ timeout: 5000 }))).toBe('ERR_IPC_CLOSED');
+    expect(await settledCode(s1.recv({ timeout: 5000 }))).toBe('ERR_IPC_TOO_LARGE');
+    expect(await settledCode(big.recv({ timeout: 5000 }))).toBe('ERR_IPC_CLOSED');
     const ok = track(await connect(l.address, { maxFrameBytes: 1024 }));
     const s2 = track(await l.accept({ timeout: 5000 }));
     await ok.send('fine');
@@ -185,8 +178,8 @@ describe('limits', () => {
     const err = await sq.recv({ timeout: 5000 }).catch((e: unknown) => e);
     expect(IpcError.is(err, 'ERR_IPC_CLOSED')).toBe(true);
     expect(IpcError.is((err as IpcError).cause, 'ERR_IPC_TIMEOUT')).toBe(true);
-    expect(await codeOf(quiet.recv({ timeout: 5000 }))).toBe('ERR_IPC_CLOSED');
-    expect(await codeOf(sb.recv({ timeout: 600 }))).toBe('ERR_IPC_TIMEOUT');
+    expect(await settledCode(quiet.recv({ timeout: 5000 }))).toBe('ERR_IPC_CLOSED');
+    expect(await settledCode(sb.recv({ timeout: 600 }))).toBe('ERR_IPC_TIMEOUT');
     await beating.send('still here');
     expect(await sb.recv()).toBe('still here');
   });
@@ -199,7 +192,7 @@ describe('limits', () => {
     let sent = 0;
     let code = '';
     for (; sent < 10_000; sent++) {
-      code = await codeOf(c.sendBytes(chunk, { timeout: 200 }));
+      code = await settledCode(c.sendBytes(chunk, { timeout: 200 }));
       if (code !== 'resolved') break;
     }
     expect(code).toBe('ERR_IPC_TIMEOUT');
@@ -221,11 +214,11 @@ describe('Client', () => {
   });
 
   it('fails fast without reconnect: ERR_IPC_NOT_FOUND for a missing path, ERR_IPC_CLOSED for a refused port', async () => {
-    expect(await codeOf(connect(join(dir(), 'none')))).toBe('ERR_IPC_NOT_FOUND');
+    expect(await settledCode(connect(join(dir(), 'none')))).toBe('ERR_IPC_NOT_FOUND');
     const l = await Listener.listen({ host: '127.0.0.1', port: 0 });
     const address = l.address;
     await l.close();
-    expect(await codeOf(connect(address))).toBe('ERR_IPC_CLOSED');
+    expect(await settledCode(connect(address))).toBe('ERR_IPC_CLOSED');
   });
 
   it('reconnects after the connection drops; a receive waiting meanwhile gets the next message', async () => {
@@ -242,7 +235,7 @@ describe('Client', () => {
   });
 
   it('rejects connect with ERR_IPC_TIMEOUT when the deadline passes while retrying', async () => {
-    expect(await codeOf(connect(join(dir(), 'never'), { reconnect: true, timeout: 150 }))).toBe('ERR_IPC_TIMEOUT');
+    expect(await settledCode(connect(join(dir(), 'never'), { reconnect: true, timeout: 150 }))).toBe('ERR_IPC_TIMEOUT');
   });
 });
 
@@ -271,7 +264,7 @@ describe('serve and request', () => {
     const l = await listener(join(dir(), 's'));
     const c = track(await connect(l.address));
     track(await l.accept({ timeout: 5000 }));
-    expect(await codeOf(c.request('ping', { timeout: 100 }))).toBe('ERR_IPC_TIMEOUT');
+    expect(await settledCode(c.request('ping', { timeout: 100 }))).toBe('ERR_IPC_TIMEOUT');
   });
 
   it('serves several clients at once', async () => {
@@ -295,6 +288,6 @@ describe('accept', () => {
     await expect.poll(() => seen.length).toBe(2);
     await l.close();
     await loop;
-    expect(await codeOf(l.accept())).toBe('ERR_IPC_CLOSED');
+    expect(await settledCode(l.accept())).toBe('ERR_IPC_CLOSED');
   });
 });

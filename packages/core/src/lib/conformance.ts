@@ -36,6 +36,21 @@ async function rejectsWith(promise: Promise<unknown>, code: IpcErrorCode): Promi
   throw new Error(`expected a rejection with ${code}, but it resolved`);
 }
 
+/**
+ * How a promise settles, as a string to compare in a test: the `code` of the IpcError it rejects
+ * with, `'Name: message'` for any other rejection, or `'resolved'`.
+ * @example expect(await settledCode(conn.recv({ timeout: 10 }))).toBe('ERR_IPC_TIMEOUT');
+ */
+export async function settledCode(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    if (IpcError.is(err)) return err.code;
+    return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  }
+  return 'resolved';
+}
+
 function truncatedEncoding(codec: Codec<unknown>): Uint8Array {
   const whole = codec.encode({ text: 'x'.repeat(200), list: [1, 2, 3] });
   return whole.subarray(0, Math.floor(whole.byteLength / 2));
