@@ -26,6 +26,7 @@ export {
 export { ConnectionBase } from './lib/connection.js';
 export type { Connection, ConnectionOptions, RecvBytesOptions } from './lib/connection.js';
 export type { AckQueue, Awaitable, Delivery, Queue, TryGetResult } from './lib/queue.js';
+export type { Lock, LockGuard } from './lib/lock.js';
 export {
   encodeHandles,
   isShareable,

@@ -1,4 +1,4 @@
-import { connectionConformance, MemoryQueue, memoryPair, queueConformance } from '@ipc/core/testing';
+import { connectionConformance, lockConformance, MemoryLock, MemoryQueue, memoryPair, queueConformance } from '@ipc/core/testing';
 
 // The kit checks itself against the in-memory reference implementations.
 connectionConformance('in-memory pair', async () => {
@@ -13,4 +13,16 @@ queueConformance('in-memory queue, bounded', async () => {
 
 queueConformance('in-memory queue, unbounded', async () => {
   return { queue: new MemoryQueue() };
+});
+
+lockConformance('in-memory lock', async () => {
+  const lock = new MemoryLock();
+  return {
+    lock,
+    // Not reentrant: acquiring it again is another owner.
+    holdElsewhere: async () => {
+      const g = await lock.acquire({ timeout: 5000 });
+      return { release: async () => g.release() };
+    },
+  };
 });

@@ -3,6 +3,7 @@ import type { Codec } from './codec.js';
 import { structuredCodec } from './codec.js';
 import type { Connection } from './connection.js';
 import { IpcError, type IpcErrorCode } from './errors.js';
+import type { Lock, LockGuard } from './lock.js';
 import type { Queue } from './queue.js';
 
 /** What a connection factory hands the kit: two connected ends. */
@@ -471,6 +472,231 @@ export function queueConformance(
           last[p] = i;
         }
       }
+    });
+  });
+}
+
+/** Another owner (a process, a thread, a second client) holding the lock under test. */
+export interface LockHolder {
+  /** Makes the other owner release; resolves once it has. */
+  release(): Promise<void>;
+  /**
+   * Kills the other owner while it holds the lock (a SIGKILLed process, say). Give it when the
+   * implementation recovers a dead holder's lock: the kit then expects the next acquire to get it
+   * with `ownerDied: true`.
+   */
+  kill?(): Promise<void>;
+}
+
+/** What a lock factory hands the kit. */
+export interface LockFixture {
+  /** The lock under test, free. */
+  lock: Lock;
+  /**
+   * Makes another owner take the same lock and hold it; resolves once it holds it. For a lock that
+   * is not reentrant, acquiring `lock` itself is another owner.
+   */
+  holdElsewhere(): Promise<LockHolder>;
+  /** Releases whatever else the fixture holds (children, segments, connections). */
+  cleanup?: () => Promise<void> | void;
+}
+
+/** What the kit should know about the lock under test. */
+export interface LockConformanceOptions {
+  /** The same owner may acquire again while it holds the lock (RLock). Default false. */
+  reentrant?: boolean;
+  /**
+   * The implementation recovers a lock whose holder died: `holdElsewhere()` returns holders with
+   * `kill()`, and the kit checks the next acquire gets it with `ownerDied: true`. Default false.
+   */
+  recovers?: boolean;
+  /** Per-test timeout in ms (default 20 s: child processes take time to start on a busy machine). */
+  timeout?: number;
+}
+
+/** 'pending' when `promise` has not settled within `ms`, else how it settled (see settledCode). */
+async function within(promise: Promise<unknown>, ms: number): Promise<string> {
+  const marker = Symbol('pending');
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const r = await Promise.race([
+    settledCode(promise),
+    new Promise<symbol>((resolve) => (timer = setTimeout(() => resolve(marker), ms))),
+  ]);
+  clearTimeout(timer);
+  return r === marker ? 'pending' : (r as string);
+}
+
+/**
+ * The Lock conformance suite: exclusion, try/timeout/abort, FIFO hand-over to waiters, idempotent
+ * guards, close while waiting, and (when the fixture can kill a holder) recovery with `ownerDied`.
+ * Call it inside a vitest test file.
+ */
+export function lockConformance(name: string, factory: () => Promise<LockFixture>, options: LockConformanceOptions = {}): void {
+  const reentrant = options.reentrant ?? false;
+  const timeout = options.timeout ?? 20_000;
+  describe(`Lock conformance: ${name}`, { timeout }, () => {
+    let fixture: LockFixture | undefined;
+    const guards: LockGuard[] = [];
+    const holders: LockHolder[] = [];
+    const open = async () => {
+      fixture = await factory();
+      return fixture;
+    };
+    const elsewhere = async () => {
+      const h = await fixture!.holdElsewhere();
+      holders.push(h);
+      return h;
+    };
+    const keep = (g: LockGuard | null) => {
+      expect(g, 'expected a guard').not.toBeNull();
+      guards.push(g!);
+      return g!;
+    };
+    afterEach(async () => {
+      const f = fixture;
+      fixture = undefined;
+      for (const g of guards.splice(0)) {
+        try {
+          g.release();
+        } catch {
+          // closed by the test
+        }
+      }
+      await Promise.allSettled(holders.splice(0).map((h) => h.release()));
+      if (!f) return;
+      await Promise.allSettled([f.lock[Symbol.asyncDispose]()]);
+      await f.cleanup?.();
+    });
+
+    it('gives a guard on a free lock; the guard releases once and says so', async () => {
+      const { lock } = await open();
+      const g = keep(lock.tryAcquire());
+      expect(g.ownerDied).toBe(false);
+      expect(g.released).toBe(false);
+      g.release();
+      expect(g.released).toBe(true);
+      g.release(); // idempotent
+      const h = keep(await lock.acquire({ timeout: 5000 }));
+      expect(h.ownerDied).toBe(false);
+      h[Symbol.dispose]();
+      expect(h.released).toBe(true);
+      const k = keep(await lock.acquire({ timeout: 5000 }));
+      await k[Symbol.asyncDispose]();
+      expect(k.released).toBe(true);
+      // Free again: another owner can take it.
+      await (await elsewhere()).release();
+    });
+
+    if (reentrant) {
+      it('lets its holder acquire again, and frees only after as many releases', async () => {
+        const { lock } = await open();
+        const a = keep(lock.tryAcquire());
+        const b = keep(await lock.acquire({ timeout: 1000 }));
+        a.release();
+        const other = fixture!.holdElsewhere();
+        other.catch(() => {});
+        expect(await within(other, 100)).toBe('pending');
+        b.release();
+        holders.push(await other);
+      });
+    } else {
+      it('refuses its own holder a second time: tryAcquire is null, acquire waits', async () => {
+        const { lock } = await open();
+        const g = keep(lock.tryAcquire());
+        expect(lock.tryAcquire()).toBeNull();
+        await rejectsWith(lock.acquire({ timeout: 0 }), 'ERR_IPC_TIMEOUT');
+        const next = lock.acquire({ timeout: 10_000 });
+        expect(await within(next, 50)).toBe('pending');
+        g.release();
+        keep(await next).release();
+      });
+
+      it('serves waiters one at a time, first in first out', async () => {
+        const { lock } = await open();
+        const first = keep(lock.tryAcquire());
+        const order: number[] = [];
+        let inside = 0;
+        let overlap = false;
+        const tasks = Array.from({ length: 8 }, async (_, i) => {
+          const g = keep(await lock.acquire({ timeout: 10_000 }));
+          if (++inside > 1) overlap = true;
+          order.push(i);
+          await new Promise((r) => setImmediate(r));
+          inside--;
+          g.release();
+        });
+        await new Promise((r) => setImmediate(r));
+        first.release();
+        await Promise.all(tasks);
+        expect(overlap).toBe(false);
+        expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      });
+    }
+
+    it('refuses while another owner holds it, and hands over when it releases', async () => {
+      const { lock } = await open();
+      const holder = await elsewhere();
+      expect(lock.tryAcquire()).toBeNull();
+      await rejectsWith(lock.acquire({ timeout: 0 }), 'ERR_IPC_TIMEOUT');
+      await rejectsWith(lock.acquire({ timeout: 50 }), 'ERR_IPC_TIMEOUT');
+      const waiting = lock.acquire({ timeout: 10_000 });
+      expect(await within(waiting, 50)).toBe('pending');
+      await holder.release();
+      const g = keep(await waiting);
+      expect(g.ownerDied).toBe(false);
+    });
+
+    it('rejects with ERR_IPC_ABORTED (the reason as cause) and does not take the lock later', async () => {
+      const { lock } = await open();
+      await rejectsWith(lock.acquire({ signal: AbortSignal.abort() }), 'ERR_IPC_ABORTED');
+      const holder = await elsewhere();
+      const ac = new AbortController();
+      const pending = lock.acquire({ signal: ac.signal });
+      const reason = new Error('enough');
+      ac.abort(reason);
+      const err = await rejectsWith(pending, 'ERR_IPC_ABORTED');
+      expect(err.cause).toBe(reason);
+      await rejectsWith(lock.acquire({ timeout: 20 }), 'ERR_IPC_TIMEOUT');
+      await holder.release();
+      // Neither the aborted nor the timed-out waiter holds it now.
+      const g = keep(lock.tryAcquire() ?? (await lock.acquire({ timeout: 5000 })));
+      g.release();
+      await (await elsewhere()).release();
+    });
+
+    it('rejects pending and later acquires with ERR_IPC_CLOSED once closed', async () => {
+      const { lock } = await open();
+      const holder = await elsewhere();
+      const pending = lock.acquire({ timeout: 10_000 });
+      expect(await within(pending, 20)).toBe('pending');
+      await lock.close();
+      await rejectsWith(pending, 'ERR_IPC_CLOSED');
+      await rejectsWith(lock.acquire(), 'ERR_IPC_CLOSED');
+      expect(() => lock.tryAcquire()).toThrow(expect.objectContaining({ code: 'ERR_IPC_CLOSED' }));
+      await lock.close(); // idempotent
+      await holder.release();
+    });
+
+    it('rejects bad wait options with a TypeError or RangeError', async () => {
+      const { lock } = await open();
+      await expect(lock.acquire({ timeout: -1 })).rejects.toThrow();
+      await expect(lock.acquire({ timeout: Number.NaN })).rejects.toThrow();
+      await expect(lock.acquire({ signal: {} as AbortSignal })).rejects.toThrow();
+      keep(lock.tryAcquire()).release(); // still free
+    });
+
+    if (!options.recovers) return;
+    it('recovers the lock from a holder that died holding it, and says ownerDied once', async () => {
+      const { lock } = await open();
+      const holder = await elsewhere();
+      expect(holder.kill, 'recovers: true needs holdElsewhere() to return a holder with kill()').toBeTypeOf('function');
+      const waiting = lock.acquire({ timeout: 15_000 });
+      await holder.kill!();
+      const g = keep(await waiting);
+      expect(g.ownerDied).toBe(true);
+      g.release();
+      const next = keep(await lock.acquire({ timeout: 5000 }));
+      expect(next.ownerDied).toBe(false);
     });
   });
 }

@@ -5,6 +5,7 @@ import { ConnectionBase } from './connection.js';
 import { IpcError } from './errors.js';
 import { iterateUntilClosed } from './iterate.js';
 import { tooLargeError } from './framing.js';
+import type { Lock, LockGuard } from './lock.js';
 import type { Queue, TryGetResult } from './queue.js';
 import type { WaitOptions } from './wait.js';
 import { validateWaitOptions, waitFor } from './wait.js';
@@ -202,5 +203,110 @@ export class MemoryQueue<T = unknown> implements Queue<T> {
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return iterateUntilClosed(() => this.get());
+  }
+}
+
+class MemoryGuard implements LockGuard {
+  readonly ownerDied = false;
+  #lock: MemoryLock | null;
+
+  constructor(lock: MemoryLock) {
+    this.#lock = lock;
+  }
+
+  get released(): boolean {
+    return this.#lock === null;
+  }
+
+  release(): void {
+    const lock = this.#lock;
+    if (lock === null) return;
+    this.#lock = null;
+    lock._release();
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+  }
+}
+
+interface LockWaiter {
+  grant(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * An in-process, non-reentrant {@link Lock} with first-in first-out waiters: the reference
+ * implementation the lock conformance kit is checked against.
+ */
+export class MemoryLock implements Lock {
+  #held = false;
+  #closed = false;
+  #waiters: LockWaiter[] = [];
+
+  /** True while someone holds it. */
+  get locked(): boolean {
+    return this.#held;
+  }
+
+  #closedError(): IpcError {
+    return new IpcError('ERR_IPC_CLOSED', 'the lock is closed');
+  }
+
+  tryAcquire(): LockGuard | null {
+    if (this.#closed) throw this.#closedError();
+    if (this.#held || this.#waiters.length > 0) return null;
+    this.#held = true;
+    return new MemoryGuard(this);
+  }
+
+  acquire(options?: WaitOptions): Promise<LockGuard> {
+    try {
+      validateWaitOptions(options);
+      if (this.#closed) throw this.#closedError();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!options?.signal?.aborted) {
+      const g = this.tryAcquire();
+      if (g) return Promise.resolve(g);
+    }
+    return waitFor<LockGuard>(
+      options,
+      (resolve, reject, scope) => {
+        const w: LockWaiter = {
+          grant: () => resolve(new MemoryGuard(this)),
+          reject,
+        };
+        this.#waiters.push(w);
+        scope.onCleanup(() => {
+          const at = this.#waiters.indexOf(w);
+          if (at >= 0) this.#waiters.splice(at, 1);
+        });
+      },
+      'acquire',
+    );
+  }
+
+  /** @internal What a guard calls. */
+  _release(): void {
+    const next = this.#waiters.shift();
+    if (next) next.grant();
+    else this.#held = false;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const err = this.#closedError();
+    for (const w of this.#waiters.splice(0)) w.reject(err);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 }

@@ -1,4 +1,4 @@
-import { validateWaitOptions, type WaitOptions } from '@ipc/core';
+import { validateWaitOptions, type Lock as LockInterface, type WaitOptions } from '@ipc/core';
 import { Primitive } from './base.js';
 import type { ReleaseGuard, Releasable } from './guard.js';
 
@@ -8,7 +8,7 @@ import type { ReleaseGuard, Releasable } from './guard.js';
  * supplies `take` (its uncontended path), the release, and where waiters park.
  * @internal
  */
-export abstract class Acquirable extends Primitive<undefined, ReleaseGuard> implements Releasable {
+export abstract class Acquirable extends Primitive<undefined, ReleaseGuard> implements Releasable, LockInterface {
   /**
    * @internal Takes the lock or a permit when free, without waiting: the guard, or the value of the
    * park word that made it fail (the value to park on).
