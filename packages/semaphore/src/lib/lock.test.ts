@@ -118,6 +118,16 @@ describe('Lock', () => {
     expect(() => Lock.attach(shm, 0)).toThrow(expect.objectContaining({ code: 'ERR_IPC_NOT_FOUND' }));
   });
 
+  it('refuses a block made by another version of the package, naming both layouts', () => {
+    const shm = track(SharedMemory.create({ size: Lock.byteLength() }));
+    track(Lock.create({ memory: shm }));
+    const head = new Int32Array(shm.buffer);
+    head[1] = (head[1]! & 0xff) | (1 << 8); // a layout-1 Lock, from before thread ids were recorded
+    expect(() => Lock.attach(shm, 0)).toThrow(
+      expect.objectContaining({ code: 'ERR_IPC_NOT_FOUND', message: expect.stringMatching(/another version of @ipc\/semaphore \(block layout 1, this one reads 2\)/) }),
+    );
+  });
+
   it('throws ERR_IPC_EXISTS when an exclusive name is taken', () => {
     const a = track(Lock.create());
     expect(() => Lock.create({ name: a.name })).toThrow(expect.objectContaining({ code: 'ERR_IPC_EXISTS' }));
