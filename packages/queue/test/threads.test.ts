@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue } from '@ipc/queue';
+import { SharedMemory } from '@ipc/shm';
 import { Fixtures, shmNames, until } from './helpers.js';
 
 // Lock holders that end while their process lives on: a worker thread terminated (worker.terminate()
@@ -70,6 +71,42 @@ describe('Queue locks held by a worker thread that ends', () => {
       expect(q.tryGet()).toEqual({ ok: true, value: 'after' });
     },
   );
+
+  it('reclaims the attachment slots of ended threads of this process when the table is full, never those of live ones', async () => {
+    const q = fx.queue(new Queue());
+    const thread = async () => {
+      const out = fx.segment(8);
+      const t = fx.thread('thread-id.mjs', [out]);
+      const o = new Int32Array(out.buffer);
+      await until(() => Atomics.load(o, 0) !== 0);
+      return { t, tid: o[0]!, start: o[1]! };
+    };
+    const live = await thread();
+    const ended = await thread();
+    ended.t.terminate();
+    await ended.t.join({ timeout: 20_000 }).catch(() => undefined);
+    // White-box: fill every free slot (8 words from word 256: pid, start lo, hi, thread + 1, kernel
+    // thread id, its start) with another thread of this process.
+    const shm = SharedMemory.open(q.name);
+    try {
+      const h = new Int32Array(shm.buffer);
+      const fill = (who: { tid: number; start: number }) => {
+        for (let s = 0; s < 1024; s++) {
+          const w = 256 + s * 8;
+          if (Atomics.load(h, w) !== 0 && h[w + 3] !== 999) continue;
+          h.set([process.pid, 0, 0, 999, who.tid, who.start], w);
+        }
+      };
+      fill(live);
+      expect(() => Queue.open(q.name)).toThrow(expect.objectContaining({ code: 'ERR_IPC_SYSTEM', message: expect.stringMatching(/more than 1024 live threads/) }));
+      fill(ended);
+      const again = fx.queue(Queue.open(q.name));
+      await again.put('in');
+      expect(await q.get({ timeout: 5_000 })).toBe('in');
+    } finally {
+      shm.close();
+    }
+  });
 
   it('loses no committed item, duplicates none and never hangs when producer and consumer threads are terminated at random moments', async () => {
     const rounds = 20; // producer ids, and as many consumer ids: 40 terminations in all
