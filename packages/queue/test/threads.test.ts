@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue } from '@ipc/queue';
-import { SharedMemory } from '@ipc/shm';
+import { SharedMemory, selfStartTime } from '@ipc/shm';
 import { Fixtures, shmNames, until } from './helpers.js';
 
 // Lock holders that end while their process lives on: a worker thread terminated (worker.terminate()
@@ -106,6 +106,25 @@ describe('Queue locks held by a worker thread that ends', () => {
     } finally {
       shm.close();
     }
+  });
+
+  it('recovers a lock held by a slot of an earlier process that had our pid (another start time)', async () => {
+    const q = fx.queue(new Queue({ maxsize: 10 }));
+    await q.put('before');
+    const shm = SharedMemory.open(q.name);
+    try {
+      const h = new Int32Array(shm.buffer);
+      let s = 0;
+      while (Atomics.load(h, 256 + s * 8) !== 0) s++;
+      h.set([process.pid, selfStartTime() + 1, 0, 999, 0, 0], 256 + s * 8);
+      Atomics.store(h, 16, s + 1); // the put lock, held by that slot
+    } finally {
+      shm.close();
+    }
+    await q.put('after', { timeout: 5_000 });
+    expect(q.stats().ownerDied).toBe(1);
+    expect(await q.get({ timeout: 5_000 })).toBe('before');
+    expect(await q.get({ timeout: 5_000 })).toBe('after');
   });
 
   it('loses no committed item, duplicates none and never hangs when producer and consumer threads are terminated at random moments', async () => {

@@ -111,11 +111,13 @@ function slotAlive(h: Int32Array, slot: number): boolean {
   if (pid === CLAIMING) return true;
   const ostid = Atomics.load(h, w + S_OSTID);
   const tstart = Atomics.load(h, w + S_TSTART);
+  const start = (Atomics.load(h, w + S_START_HI) >>> 0) * 2 ** 32 + (Atomics.load(h, w + S_START_LO) >>> 0);
   if (pid === process.pid) {
+    // A slot of an earlier process that had our pid is dead; another thread of ours lives while it runs.
+    if (start !== 0 && start !== selfStartTime()) return false;
     if (ostid <= 0 || ostid === selfThreadId()) return true;
     return isThreadAlive(pid, ostid, tstart === 0 ? undefined : tstart);
   }
-  const start = (Atomics.load(h, w + S_START_HI) >>> 0) * 2 ** 32 + (Atomics.load(h, w + S_START_LO) >>> 0);
   if (!isProcessAlive(pid, start === 0 ? undefined : start)) return false;
   return ostid <= 0 || isThreadAlive(pid, ostid, tstart === 0 ? undefined : tstart);
 }

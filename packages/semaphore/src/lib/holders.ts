@@ -62,12 +62,14 @@ export function freeEntry(v: Int32Array, e: number): void {
 /**
  * True when the holder recorded as `pid` (process start time `start`), thread `ostid` (thread start
  * time `tstart`, low 32 bits) is alive. Another thread of this process is dead only when its thread
- * is gone; without a recorded thread id (another platform, or a record being written) a holder lives
+ * is gone (a record with our pid but another start time is an earlier process's, dead); without a recorded thread id (another platform, or a record being written) a holder lives
  * as long as its process.
  */
 export function isHolderAlive(pid: number, start: number | undefined, ostid: number, tstart: number): boolean {
   const me = identity();
   if (pid === me.pid) {
+    // A record of an earlier process that had our pid is dead; another thread of ours lives while it runs.
+    if (start !== undefined && start !== joinStart(me.startLo, me.startHi)) return false;
     if (ostid <= 0 || ostid === me.ostid) return true;
     return isThreadAlive(pid, ostid, tstart === 0 ? undefined : tstart);
   }
