@@ -13,6 +13,11 @@ describe('README', () => {
     expect(readme).toContain(example);
   });
 
+  it('shows examples/thread-recover.mjs as it is', () => {
+    const example = readFileSync(here('../examples/thread-recover.mjs'), 'utf8').split('\n').slice(1).join('\n').trim();
+    expect(readme).toContain(example);
+  });
+
   it('lists every error code the package throws', () => {
     const lib = here('../src/lib/');
     const codes = new Set<string>();
@@ -24,10 +29,12 @@ describe('README', () => {
     for (const code of codes) expect(readme, code).toContain(`| \`${code}\` |`);
   });
 
-  it('runs the examples: exact counting across processes, and recovery from a killed holder', async () => {
+  it('runs the examples: exact counting across processes, and recovery from a killed holder process and a terminated holder thread', async () => {
     const counter = await run(process.execPath, [here('../examples/counter.mjs').pathname], { timeout: 60_000 });
     expect(counter.stdout.trim()).toBe('40000');
     const recover = await run(process.execPath, [here('../examples/recover.mjs').pathname], { timeout: 60_000 });
     expect(recover.stdout.trim()).toBe('recovered, ownerDied: true');
+    const threadRecover = await run(process.execPath, [here('../examples/thread-recover.mjs').pathname], { timeout: 60_000 });
+    expect(threadRecover.stdout.trim()).toBe('recovered, ownerDied: true');
   });
 });

@@ -456,6 +456,14 @@ Napi::Value Address(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(reinterpret_cast<uintptr_t>(store->Data())));
 }
 
+// ---- Threads ---------------------------------------------------------------------------------
+// The kernel's id of the calling thread (gettid), recorded by lock holders next to their pid, so that
+// a waiter can tell a worker thread that ended (terminate(), a crash) from a live one: it looks the
+// id up in /proc/<pid>/task (see process-info.ts). Policy stays in TypeScript.
+Napi::Value ThreadId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(syscall(SYS_gettid)));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   State* state = new State();
   env.SetInstanceData<State, FinalizeState>(state);
@@ -471,6 +479,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("doorbellRef", Napi::Function::New(env, DoorbellRef, "doorbellRef"));
   exports.Set("ring", Napi::Function::New(env, Ring, "ring"));
   exports.Set("address", Napi::Function::New(env, Address, "address"));
+  // Threads
+  exports.Set("threadId", Napi::Function::New(env, ThreadId, "threadId"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

@@ -8,7 +8,8 @@
 
 /** 'QUE1' */
 export const MAGIC = 0x31455551;
-export const VERSION = 2;
+/** 3: attachment slots are 8 words and record the kernel's thread id and its start time. */
+export const VERSION = 3;
 
 // line 0: configuration, written once by the creator (MAGIC last), and the closed flag
 export const H_MAGIC = 0;
@@ -67,13 +68,19 @@ export const H_TAIL = 112;
 export const H_HEAD = 128;
 export const H_GET_COUNT = 129;
 
-/** Where the attachment table starts (word index), four words per attachment. */
+/**
+ * Where the attachment table starts (word index), eight words per attachment: the process (pid and
+ * start time), the Node thread id + 1, and the kernel's id of the thread with the low 32 bits of its
+ * start time (0: not recorded), so that a lock held by a worker thread that ended is recovered.
+ */
 export const SLOT_BASE = 256;
-export const SLOT_WORDS = 4;
+export const SLOT_WORDS = 8;
 export const S_PID = 0;
 export const S_START_LO = 1;
 export const S_START_HI = 2;
 export const S_TID = 3;
+export const S_OSTID = 4;
+export const S_TSTART = 5;
 /** How many threads can be attached at once (dead ones are reclaimed). */
 export const SLOT_COUNT = 1024;
 

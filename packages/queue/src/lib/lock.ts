@@ -1,13 +1,27 @@
 import { threadId } from 'node:worker_threads';
-import { IpcError, isProcessAlive, notify, selfStartTime, waitSync } from './deps.js';
-import { H_GET_LOCK, H_OWNER_DIED, H_PUT_LOCK, SLOT_BASE, SLOT_COUNT, SLOT_WORDS, S_PID, S_START_HI, S_START_LO, S_TID } from './layout.js';
+import { IpcError, isProcessAlive, isThreadAlive, notify, selfStartTime, selfThreadId, selfThreadStartTime, waitSync } from './deps.js';
+import {
+  H_GET_LOCK,
+  H_OWNER_DIED,
+  H_PUT_LOCK,
+  SLOT_BASE,
+  SLOT_COUNT,
+  SLOT_WORDS,
+  S_OSTID,
+  S_PID,
+  S_START_HI,
+  S_START_LO,
+  S_TID,
+  S_TSTART,
+} from './layout.js';
 
 /**
  * The queue's two locks live in its header and are only ever held across synchronous code (a few
  * microseconds, a memcpy at most), never across an `await`. So a lock is one word holding the
  * holder's attachment token; a waiter spins briefly, then parks on the word with a short futex
- * timeout, and checks whether the holder's process is still alive each time it wakes: a holder
- * that died (SIGKILL) is replaced by CAS and the new holder is told `ownerDied`.
+ * timeout, and checks whether the holder is still alive each time it wakes: a holder whose process
+ * died (SIGKILL), or whose worker thread ended (terminate(), a crash) while its process lives on, is
+ * replaced by CAS and the new holder is told `ownerDied` (the caller then replays its journal).
  *
  * @internal
  */
@@ -16,9 +30,10 @@ import { H_GET_LOCK, H_OWNER_DIED, H_PUT_LOCK, SLOT_BASE, SLOT_COUNT, SLOT_WORDS
 // a futex sleep and wake-up.
 const SPINS = 2000;
 const PARK_MS = 20;
+// S_PID of a slot being taken over from a dead attachment, until its new owner has filled it in.
+const CLAIMING = -1;
 
-
-/** This thread's attachment to one queue segment: a slot recording pid, start time and thread. */
+/** This thread's attachment to one queue segment: a slot recording pid, start time and threads. */
 export class Attachment {
   readonly token: number;
   readonly #h: Int32Array;
@@ -30,9 +45,15 @@ export class Attachment {
 
   /** Frees the slot. Only call when no lock is held. */
   release(): void {
+    const h = this.#h;
     const w = SLOT_BASE + (this.token - 1) * SLOT_WORDS;
-    Atomics.store(this.#h, w + S_TID, 0);
-    Atomics.store(this.#h, w + S_PID, 0);
+    // Every field back to 0 before the slot is free: the next owner's fields are never mixed with ours.
+    Atomics.store(h, w + S_OSTID, 0);
+    Atomics.store(h, w + S_TSTART, 0);
+    Atomics.store(h, w + S_TID, 0);
+    Atomics.store(h, w + S_START_LO, 0);
+    Atomics.store(h, w + S_START_HI, 0);
+    Atomics.store(h, w + S_PID, 0);
   }
 
   /**
@@ -78,13 +99,27 @@ export class Attachment {
   }
 }
 
+/**
+ * True while the attachment in `slot` lives: its process (pid and start time) and, when recorded, its
+ * thread (the kernel's id and start time). Another thread of this process is alive while its thread
+ * is; one whose record is not filled in yet (0) counts as alive, and so does a slot being claimed.
+ */
 function slotAlive(h: Int32Array, slot: number): boolean {
   const w = SLOT_BASE + slot * SLOT_WORDS;
   const pid = Atomics.load(h, w + S_PID);
   if (pid === 0) return false;
-  if (pid === process.pid) return true; // another thread of ours: it may be slow, it is not dead
+  if (pid === CLAIMING) return true;
+  const ostid = Atomics.load(h, w + S_OSTID);
+  const tstart = Atomics.load(h, w + S_TSTART);
   const start = (Atomics.load(h, w + S_START_HI) >>> 0) * 2 ** 32 + (Atomics.load(h, w + S_START_LO) >>> 0);
-  return isProcessAlive(pid, start === 0 ? undefined : start);
+  if (pid === process.pid) {
+    // A slot of an earlier process that had our pid is dead; another thread of ours lives while it runs.
+    if (start !== 0 && start !== selfStartTime()) return false;
+    if (ostid <= 0 || ostid === selfThreadId()) return true;
+    return isThreadAlive(pid, ostid, tstart === 0 ? undefined : tstart);
+  }
+  if (!isProcessAlive(pid, start === 0 ? undefined : start)) return false;
+  return ostid <= 0 || isThreadAlive(pid, ostid, tstart === 0 ? undefined : tstart);
 }
 
 function holderAlive(h: Int32Array, token: number): boolean {
@@ -95,25 +130,49 @@ function holderAlive(h: Int32Array, token: number): boolean {
 function claimSlot(h: Int32Array): number {
   const pid = process.pid;
   const start = selfStartTime();
-  const fill = (slot: number) => {
-    const w = SLOT_BASE + slot * SLOT_WORDS;
-    Atomics.store(h, w + S_START_LO, start % 2 ** 32 | 0);
-    Atomics.store(h, w + S_START_HI, Math.floor(start / 2 ** 32) | 0);
-    Atomics.store(h, w + S_TID, threadId + 1);
-    return slot + 1;
-  };
+  const startLo = start % 2 ** 32 | 0;
+  const startHi = Math.floor(start / 2 ** 32) | 0;
+  const tid = threadId + 1;
+  const ostid = selfThreadId();
+  const tstart = selfThreadStartTime() % 2 ** 32 | 0;
+  // The fields are written inline, with no call between the claim and the last store: a worker can
+  // be terminated at a call or a loop back-edge, and must not leave a slot half-written.
   for (let slot = 0; slot < SLOT_COUNT; slot++) {
     const w = SLOT_BASE + slot * SLOT_WORDS;
-    if (Atomics.load(h, w + S_PID) === 0 && Atomics.compareExchange(h, w + S_PID, 0, pid) === 0) return fill(slot);
+    if (Atomics.load(h, w + S_PID) !== 0 || Atomics.compareExchange(h, w + S_PID, 0, pid) !== 0) continue;
+    // Until S_OSTID is stored, the slot is judged by its process alone (release() left zeros).
+    Atomics.store(h, w + S_START_LO, startLo);
+    Atomics.store(h, w + S_START_HI, startHi);
+    Atomics.store(h, w + S_TID, tid);
+    Atomics.store(h, w + S_TSTART, tstart);
+    Atomics.store(h, w + S_OSTID, ostid);
+    return slot + 1;
   }
-  // Full: reclaim the slot of a dead process. A lock it still holds keeps pointing at the slot,
-  // so the slot is taken over only while no lock word names it (the lock waiters recover those).
+  // Full: reclaim the slot of a dead process or an ended thread (of ours too). A lock it still holds
+  // keeps pointing at the slot, so the slot is taken over only while no lock word names it (the lock
+  // waiters recover those). The pid goes to CLAIMING first, so that nobody judges the slot by
+  // half-written fields; the thread fields, checked again after that CAS, tell the dead attachment
+  // from a new one of the same process that took the slot meanwhile.
   for (let slot = 0; slot < SLOT_COUNT; slot++) {
     const w = SLOT_BASE + slot * SLOT_WORDS;
     const old = Atomics.load(h, w + S_PID);
-    if (old === 0 || old === pid || slotAlive(h, slot)) continue;
+    if (old === 0 || old === CLAIMING) continue;
+    const oldTid = Atomics.load(h, w + S_OSTID);
+    const oldStart = Atomics.load(h, w + S_TSTART);
+    if (slotAlive(h, slot)) continue;
     if (Atomics.load(h, H_PUT_LOCK) === slot + 1 || Atomics.load(h, H_GET_LOCK) === slot + 1) continue;
-    if (Atomics.compareExchange(h, w + S_PID, old, pid) === old) return fill(slot);
+    if (Atomics.compareExchange(h, w + S_PID, old, CLAIMING) !== old) continue;
+    if (Atomics.load(h, w + S_OSTID) !== oldTid || Atomics.load(h, w + S_TSTART) !== oldStart) {
+      Atomics.store(h, w + S_PID, old);
+      continue;
+    }
+    Atomics.store(h, w + S_START_LO, startLo);
+    Atomics.store(h, w + S_START_HI, startHi);
+    Atomics.store(h, w + S_TID, tid);
+    Atomics.store(h, w + S_TSTART, tstart);
+    Atomics.store(h, w + S_OSTID, ostid);
+    Atomics.store(h, w + S_PID, pid);
+    return slot + 1;
   }
   throw new IpcError('ERR_IPC_SYSTEM', `more than ${SLOT_COUNT} live threads are attached to this queue`);
 }

@@ -84,6 +84,20 @@ describe('Queue by name', () => {
     }
   });
 
+  it('refuses a queue made by another version of the package, naming both layout versions', () => {
+    // A layout-2 queue (before attachment slots recorded thread ids) had a 20 KiB header.
+    const seg = SharedMemory.create({ size: 20_480 + 4096 });
+    try {
+      const h = new Int32Array(seg.buffer);
+      h[1] = 2;
+      h[2] = 20_480;
+      Atomics.store(h, 0, 0x31455551);
+      expect(() => Queue.open(seg.name)).toThrow(/made by another version of @ipc\/queue \(layout version 2, this one reads 3\)/);
+    } finally {
+      seg.unlink();
+    }
+  });
+
   it('needs the custom codec again to open, and cannot travel as a handle with one', async () => {
     const upper: Codec<string> = { name: 'upper', encode: (s) => new TextEncoder().encode(s.toUpperCase()), decode: (b) => new TextDecoder().decode(b) };
     const q = track(new Queue<string>({ codec: upper }));

@@ -351,16 +351,21 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
     const shm = SharedMemory.open(name);
     try {
-      if (shm.size < HEADER_BYTES + MIN_CAPACITY_BYTES) throw new TypeError(`shared memory '${name}' is not a queue`);
-      const h = new Int32Array(shm.buffer, 0, HEADER_BYTES / 4);
+      if (shm.size < 4096 + MIN_CAPACITY_BYTES) throw new TypeError(`shared memory '${name}' is not a queue`);
+      // The first line only, until the version says how long the header is.
+      const line = new Int32Array(shm.buffer, 0, 16);
       // The creator writes MAGIC last; give it a moment if we raced it.
-      for (let i = 0; Atomics.load(h, H_MAGIC) !== MAGIC; i++) {
-        if (Atomics.load(h, H_MAGIC) !== 0 || i >= 100) throw new TypeError(`shared memory '${name}' is not a queue`);
+      for (let i = 0; Atomics.load(line, H_MAGIC) !== MAGIC; i++) {
+        if (Atomics.load(line, H_MAGIC) !== 0 || i >= 100) throw new TypeError(`shared memory '${name}' is not a queue`);
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
       }
-      if (h[H_VERSION] !== VERSION || h[H_HEADER_BYTES] !== HEADER_BYTES) {
-        throw new TypeError(`queue '${name}' has layout version ${h[H_VERSION]}, this package reads ${VERSION}`);
+      if (line[H_VERSION] !== VERSION || line[H_HEADER_BYTES] !== HEADER_BYTES) {
+        throw new TypeError(
+          `queue '${name}' was made by another version of @ipc/queue (layout version ${line[H_VERSION]}, this one reads ${VERSION}): use one version in every process`,
+        );
       }
+      if (shm.size < HEADER_BYTES + MIN_CAPACITY_BYTES) throw new TypeError(`shared memory '${name}' is not a queue`);
+      const h = new Int32Array(shm.buffer, 0, HEADER_BYTES / 4);
       let codec: Codec<unknown>;
       if (options.codec !== undefined) codec = resolveCodec(options.codec as Codec<unknown> | CodecName);
       else {

@@ -16,8 +16,11 @@ import { SharedMemory, notify, wait, waitSync } from './shm.js';
 
 /** 'IPCS' read as a little-endian int32: marks an initialized block. */
 export const MAGIC = 0x53435049;
-/** Block layout version, checked on open. */
-export const LAYOUT_VERSION = 1;
+/**
+ * Block layout version, checked on open. 2: holder records carry the kernel's thread id and its
+ * start time (words 6 and 7 of an entry), and a Condition's waiter slots are 8 words.
+ */
+export const LAYOUT_VERSION = 2;
 
 /** The kinds of primitives, stored in each block's header. */
 export const KIND_CODES = {
@@ -177,6 +180,14 @@ export function checkBlock(memory: SharedMemory, offset: number, kind: KindName)
     throw new IpcError('ERR_IPC_NOT_FOUND', `no ${kind} at offset ${offset} of ${memory.name}: not an @ipc/semaphore block`);
   }
   const code = Atomics.load(head, H_KIND);
+  if ((code & 0xff) === KIND_CODES[kind] && code >>> 8 !== LAYOUT_VERSION) {
+    throw new IpcError(
+      'ERR_IPC_NOT_FOUND',
+      `the ${kind} at offset ${offset} of ${memory.name} was made by another version of @ipc/semaphore ` +
+        `(block layout ${code >>> 8}, this one reads ${LAYOUT_VERSION}): use one version in every process`,
+      { details: { layout: code >>> 8, expected: LAYOUT_VERSION } },
+    );
+  }
   if ((code & 0xff) !== KIND_CODES[kind] || code >>> 8 !== LAYOUT_VERSION) {
     const found = Object.entries(KIND_CODES).find(([, c]) => c === (code & 0xff))?.[0] ?? 'unknown';
     throw new IpcError('ERR_IPC_NOT_FOUND', `no ${kind} at offset ${offset} of ${memory.name}: it holds a ${found} (layout ${code >>> 8})`);

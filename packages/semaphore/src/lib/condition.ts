@@ -16,10 +16,10 @@ import {
   type PrimitiveOptions,
 } from './base.js';
 import type { ReleaseGuard } from './guard.js';
-import { identity } from './identity.js';
-import { MAX_TABLE } from './holders.js';
+import { identity, joinStart } from './identity.js';
+import { MAX_TABLE, isHolderAlive } from './holders.js';
 import { Lock, MUTEX_BYTES, RLock, type Mutex } from './lock.js';
-import { isProcessAlive, notify, wait, type SharedMemory } from './shm.js';
+import { notify, wait, type SharedMemory } from './shm.js';
 
 // The block: where the lock lives (segment name and offset), then one slot per waiter. Every slot
 // is changed only by the lock's holder, except its STATE word, which the notifier sets to NOTIFIED
@@ -32,11 +32,18 @@ const LOCK_NAME_LEN = HEADER_WORDS + 4;
 const LOCK_NAME = HEADER_WORDS + 8; // 256 bytes
 const NAME_WORDS = 64;
 const SLOTS = LOCK_NAME + NAME_WORDS;
-const SLOT_WORDS = 4;
+// A slot records its waiter like a holder entry (holders.ts): pid and process start time, and the
+// kernel's thread id with its start time, so that a waiter whose process died or whose worker
+// thread ended is skipped by notify() instead of swallowing a wake-up.
+const SLOT_WORDS = 8;
 const S_PID = 0;
 const S_TID = 1;
 const S_STATE = 2;
 const S_TICKET = 3;
+const S_START_LO = 4;
+const S_START_HI = 5;
+const S_OSTID = 6;
+const S_TSTART = 7;
 const FREE = 0;
 const WAITING = 1;
 const NOTIFIED = 2;
@@ -206,6 +213,10 @@ export class Condition extends Primitive<never, never> {
         if (Atomics.load(v, s + S_STATE) !== FREE) continue;
         v[s + S_PID] = me.pid;
         v[s + S_TID] = me.tid1;
+        v[s + S_START_LO] = me.startLo;
+        v[s + S_START_HI] = me.startHi;
+        v[s + S_OSTID] = me.ostid;
+        v[s + S_TSTART] = me.tstart;
         v[s + S_TICKET] = v[NEXT_TICKET]!;
         v[NEXT_TICKET] = (v[NEXT_TICKET]! + 1) | 0;
         Atomics.store(v, s + S_STATE, WAITING);
@@ -219,9 +230,15 @@ export class Condition extends Primitive<never, never> {
   }
 
   #freeSlot(s: number): void {
+    this.v.fill(0, s + S_START_LO, s + SLOT_WORDS);
     this.v[s + S_PID] = 0;
     this.v[s + S_TID] = 0;
     Atomics.store(this.v, s + S_STATE, FREE);
+  }
+
+  #waiterAlive(s: number): boolean {
+    const v = this.v;
+    return isHolderAlive(v[s + S_PID]!, joinStart(v[s + S_START_LO]!, v[s + S_START_HI]!), v[s + S_OSTID]!, v[s + S_TSTART]!);
   }
 
   #reapDead(): void {
@@ -229,8 +246,7 @@ export class Condition extends Primitive<never, never> {
     const end = SLOTS + this.#cap * SLOT_WORDS;
     for (let s = SLOTS; s < end; s += SLOT_WORDS) {
       if (Atomics.load(v, s + S_STATE) === FREE) continue;
-      const pid = v[s + S_PID]!;
-      if (pid !== process.pid && !isProcessAlive(pid)) this.#freeSlot(s);
+      if (!this.#waiterAlive(s)) this.#freeSlot(s);
     }
   }
 
@@ -311,8 +327,7 @@ export class Condition extends Primitive<never, never> {
     let woken = 0;
     for (const s of waiting) {
       if (woken >= n) break;
-      const pid = v[s + S_PID]!;
-      if (pid !== process.pid && !isProcessAlive(pid)) {
+      if (!this.#waiterAlive(s)) {
         this.#freeSlot(s);
         continue;
       }

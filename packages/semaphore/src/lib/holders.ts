@@ -1,14 +1,18 @@
 import { identity, joinStart } from './identity.js';
-import { isProcessAlive } from './shm.js';
+import { isProcessAlive, isThreadAlive } from './shm.js';
 
 // A bounded table of holders in shared memory: ENTRY_WORDS int32 words per entry. PID is claimed
 // by compare-and-swap (0 -> pid) and set to -1 while a dead holder's entry is being recovered, so
-// that exactly one process recovers it.
+// that exactly one thread recovers it. OSTID is the kernel's id of the holder's thread and TSTART
+// the low 32 bits of its start time (0: not recorded, judge by the process): a worker thread that
+// ended (terminate(), a crash) is dead even though its process lives. Word 5 is a Lock's DIED flag.
 export const E_PID = 0;
 export const E_TID = 1;
 export const E_START_LO = 2;
 export const E_START_HI = 3;
 export const E_COUNT = 4;
+export const E_OSTID = 6;
+export const E_TSTART = 7;
 export const ENTRY_WORDS = 8;
 const RECOVERING = -1;
 
@@ -30,6 +34,8 @@ export function claimEntry(v: Int32Array, base: number, cap: number): number {
       v[e + E_TID] = me.tid1;
       v[e + E_START_LO] = me.startLo;
       v[e + E_START_HI] = me.startHi;
+      v[e + E_TSTART] = me.tstart;
+      v[e + E_OSTID] = me.ostid;
       return e;
     }
   }
@@ -44,6 +50,8 @@ export function isOwnEntry(v: Int32Array, e: number): boolean {
 
 /** Frees an entry of this thread (its count must be zero). */
 export function freeEntry(v: Int32Array, e: number): void {
+  v[e + E_OSTID] = 0;
+  v[e + E_TSTART] = 0;
   v[e + E_TID] = 0;
   v[e + E_START_LO] = 0;
   v[e + E_START_HI] = 0;
@@ -52,25 +60,47 @@ export function freeEntry(v: Int32Array, e: number): void {
 }
 
 /**
- * Claims the entry at word `e` for recovery when its holder (never this process) is dead: a
- * compare-and-swap of its pid to -1, so that exactly one process recovers it. The start time
- * recorded next to the pid tells a reused pid from the holder. True when the caller won and must
- * now clear the entry and store its pid (0). Also reads a Lock's owner record, which has this layout.
+ * True when the holder recorded as `pid` (process start time `start`), thread `ostid` (thread start
+ * time `tstart`, low 32 bits) is alive. Another thread of this process is dead only when its thread
+ * is gone (a record with our pid but another start time is an earlier process's, dead); without a recorded thread id (another platform, or a record being written) a holder lives
+ * as long as its process.
+ */
+export function isHolderAlive(pid: number, start: number | undefined, ostid: number, tstart: number): boolean {
+  const me = identity();
+  if (pid === me.pid) {
+    // A record of an earlier process that had our pid is dead; another thread of ours lives while it runs.
+    if (start !== undefined && start !== joinStart(me.startLo, me.startHi)) return false;
+    if (ostid <= 0 || ostid === me.ostid) return true;
+    return isThreadAlive(pid, ostid, tstart === 0 ? undefined : tstart);
+  }
+  if (!isProcessAlive(pid, start)) return false;
+  return ostid <= 0 || isThreadAlive(pid, ostid, tstart === 0 ? undefined : tstart);
+}
+
+/**
+ * Claims the entry at word `e` for recovery when its holder (never this thread) is dead: its process
+ * died, or its thread ended while the process lives on. A compare-and-swap of its pid to -1, so that
+ * exactly one thread recovers it. The start times recorded next to the pid and the thread id tell a
+ * reused id from the holder. True when the caller won and must now clear the entry and store its pid
+ * (0). Also reads a Lock's owner record, which has this layout.
  */
 export function claimDead(v: Int32Array, e: number): boolean {
   const pid = Atomics.load(v, e + E_PID);
-  if (pid <= 0 || pid === process.pid) return false;
+  if (pid <= 0) return false;
   const lo = v[e + E_START_LO]!;
   const hi = v[e + E_START_HI]!;
-  if (isProcessAlive(pid, joinStart(lo, hi))) return false;
-  // Re-read: the holder we judged must still be the holder (the start time guards a quick handover).
-  if (v[e + E_START_LO] !== lo || v[e + E_START_HI] !== hi) return false;
+  const ostid = v[e + E_OSTID]!;
+  const tstart = v[e + E_TSTART]!;
+  if (isHolderAlive(pid, joinStart(lo, hi), ostid, tstart)) return false;
+  // Re-read: the holder we judged must still be the holder (the start times and the thread id guard
+  // a quick handover, between threads of one process too).
+  if (v[e + E_START_LO] !== lo || v[e + E_START_HI] !== hi || v[e + E_OSTID] !== ostid || v[e + E_TSTART] !== tstart) return false;
   return Atomics.compareExchange(v, e + E_PID, pid, RECOVERING) === pid;
 }
 
 /**
- * Frees the entries of dead processes (never this process's), calling `onDead(count)` with each
- * one's count.
+ * Frees the entries of dead holders (dead processes, and ended threads of live ones), calling
+ * `onDead(count)` with each one's count.
  * @returns how many dead entries were freed
  */
 export function reapDead(v: Int32Array, base: number, cap: number, onDead: (count: number) => void): number {
@@ -79,6 +109,8 @@ export function reapDead(v: Int32Array, base: number, cap: number, onDead: (coun
   for (let e = base; e < end; e += ENTRY_WORDS) {
     if (!claimDead(v, e)) continue;
     const count = Atomics.exchange(v, e + E_COUNT, 0);
+    v[e + E_OSTID] = 0;
+    v[e + E_TSTART] = 0;
     v[e + E_TID] = 0;
     v[e + E_START_LO] = 0;
     v[e + E_START_HI] = 0;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { IpcError, reviveHandle, toHandle } from '@ipc/core';
-import { SharedMemory } from '@ipc/shm';
+import { SharedMemory, selfStartTime } from '@ipc/shm';
 import { describe, expect, it } from 'vitest';
 import { startThread, state, ticks, track, useCleanup } from '../../test/helpers.js';
 import { Lock, RLock, Semaphore } from '../index.js';
@@ -116,6 +116,26 @@ describe('Lock', () => {
     expect(() => Lock.open(sem.name)).toThrow(expect.objectContaining({ code: 'ERR_IPC_NOT_FOUND' }));
     const shm = track(SharedMemory.create({ size: 64 }));
     expect(() => Lock.attach(shm, 0)).toThrow(expect.objectContaining({ code: 'ERR_IPC_NOT_FOUND' }));
+  });
+
+  it('refuses a block made by another version of the package, naming both layouts', () => {
+    const shm = track(SharedMemory.create({ size: Lock.byteLength() }));
+    track(Lock.create({ memory: shm }));
+    const head = new Int32Array(shm.buffer);
+    head[1] = (head[1]! & 0xff) | (1 << 8); // a layout-1 Lock, from before thread ids were recorded
+    expect(() => Lock.attach(shm, 0)).toThrow(
+      expect.objectContaining({ code: 'ERR_IPC_NOT_FOUND', message: expect.stringMatching(/another version of @ipc\/semaphore \(block layout 1, this one reads 2\)/) }),
+    );
+  });
+
+  it('recovers a lock recorded with our pid by an earlier process (a reused pid: another start time)', async () => {
+    const shm = track(SharedMemory.create({ size: Lock.byteLength() }));
+    const lock = track(Lock.create({ memory: shm, ownerCheckInterval: 20 }));
+    // White-box: the owner record after the 4-word header: pid, thread + 1, start time lo, hi, depth.
+    new Int32Array(shm.buffer).set([process.pid, 1, selfStartTime() + 1, 0, 1], 4);
+    const g = await lock.acquire({ timeout: 5_000 });
+    expect(g.ownerDied).toBe(true);
+    g.release();
   });
 
   it('throws ERR_IPC_EXISTS when an exclusive name is taken', () => {

@@ -13,7 +13,7 @@ import {
   type PrimitiveOptions,
 } from './base.js';
 import { ReleaseGuard } from './guard.js';
-import { E_COUNT, E_START_HI, E_START_LO, E_TID, claimDead } from './holders.js';
+import { E_COUNT, E_OSTID, E_START_HI, E_START_LO, E_TID, E_TSTART, claimDead } from './holders.js';
 import { identity } from './identity.js';
 import type { SharedMemory } from './shm.js';
 
@@ -27,6 +27,8 @@ const START_LO = STATE + E_START_LO; // owner's process start time, so a reused 
 const START_HI = STATE + E_START_HI;
 const COUNT = STATE + E_COUNT; // recursion depth (RLock)
 const DIED = HEADER_WORDS + 5; // 1: the last owner died; told to the next owner
+const OSTID = STATE + E_OSTID; // the kernel's id of the owner's thread, so an ended worker is found dead
+const TSTART = STATE + E_TSTART; // the low 32 bits of that thread's start time
 const WORDS = HEADER_WORDS + 8;
 
 /** The bytes a Lock or RLock block takes in a segment. */
@@ -34,7 +36,8 @@ export const MUTEX_BYTES = WORDS * 4;
 
 /**
  * What Lock and RLock share: an owner-checked mutex in shared memory whose owner is recorded
- * (pid, process start time, thread id) so that a waiter recovers it when the owner dies.
+ * (pid, process start time, thread ids) so that a waiter recovers it when the owner dies: its process,
+ * or only its worker thread (terminated, or crashed).
  * @internal
  */
 export abstract class Mutex extends Acquirable {
@@ -52,7 +55,7 @@ export abstract class Mutex extends Acquirable {
     return createBlock(kind, WORDS, validatePrimitiveOptions(options), options);
   }
 
-  /** @internal The uncontended path: one CAS and four plain stores, no system call, no promise. */
+  /** @internal The uncontended path: one CAS and six plain stores, no system call, no promise. */
   protected take(): ReleaseGuard | number {
     const v = this.v;
     const me = this.#me;
@@ -67,6 +70,8 @@ export abstract class Mutex extends Acquirable {
     v[TID] = me.tid1;
     v[START_LO] = me.startLo;
     v[START_HI] = me.startHi;
+    v[TSTART] = me.tstart;
+    v[OSTID] = me.ostid;
     v[COUNT] = 1;
     const died = Atomics.load(v, DIED) !== 0 && Atomics.exchange(v, DIED, 0) !== 0;
     return new ReleaseGuard(this, died);
@@ -95,6 +100,8 @@ export abstract class Mutex extends Acquirable {
       return;
     }
     v[COUNT] = 0;
+    v[OSTID] = 0;
+    v[TSTART] = 0;
     v[TID] = 0;
     v[START_LO] = 0;
     v[START_HI] = 0;
@@ -138,12 +145,14 @@ export abstract class Mutex extends Acquirable {
     if (Atomics.load(this.v, STATE) === 0) this.wake(STATE, 1);
   }
 
-  /** @internal Frees the lock when its owner process is dead. */
+  /** @internal Frees the lock when its owner (process, or thread of a live process) is dead. */
   protected override checkOwners(): boolean {
     const v = this.v;
     if (!claimDead(v, STATE)) return false;
     // DIED before the state goes to 0, so that the next owner sees it.
     v[COUNT] = 0;
+    v[OSTID] = 0;
+    v[TSTART] = 0;
     v[TID] = 0;
     v[START_LO] = 0;
     v[START_HI] = 0;
@@ -156,7 +165,8 @@ export abstract class Mutex extends Acquirable {
 
 /**
  * A process-safe mutual-exclusion lock in shared memory, like Python's `multiprocessing.Lock`,
- * but robust: when its holder dies (SIGKILL included), a waiter recovers it within
+ * but robust: when its holder dies (SIGKILL included, or a worker thread terminated or crashed
+ * while its process lives on), a waiter recovers it within
  * `ownerCheckInterval` and the next owner's guard says `ownerDied: true`. Owned by one thread of
  * one process; taking it twice in one thread waits (use {@link RLock} to recurse).
  *

@@ -120,12 +120,17 @@ export class Semaphore extends Acquirable {
   protected take(): ReleaseGuard | number {
     const v = this.v;
     let cur = Atomics.load(v, VALUE);
+    if (cur <= 0) return cur;
+    // The holder entry first, so that no call lies between taking a permit and recording it: a
+    // worker is interrupted by terminate() only at a call or a loop back-edge, and a permit taken but
+    // not recorded could not be recovered.
+    let e = this.#entry;
+    if (!this.#isOwn(e)) e = this.#claim();
+    const at = e < 0 ? UNTRACKED : e + E_COUNT;
     while (cur > 0) {
       const prev = Atomics.compareExchange(v, VALUE, cur, cur - 1);
       if (prev === cur) {
-        const e = this.#entry;
-        if (this.#isOwn(e)) Atomics.add(v, e + E_COUNT, 1);
-        else this.#record();
+        Atomics.add(v, at, 1);
         const died = Atomics.load(v, DIED) > 0 && takeCount(v, DIED, 1) === 1;
         return new ReleaseGuard(this, died);
       }
@@ -141,12 +146,13 @@ export class Semaphore extends Acquirable {
     return e >= 0 && v[e + E_PID] === this.#pid && v[e + E_TID] === this.#tid1;
   }
 
-  #record(): void {
+  // Claims this thread's holder entry (-1: the table is full, the permit goes untracked).
+  #claim(): number {
     let e = claimEntry(this.v, TABLE, this.#cap);
-    // A full table may hold entries of dead processes: recover them and try once more.
+    // A full table may hold entries of dead holders: recover them and try once more.
     if (e < 0 && this.checkOwners()) e = claimEntry(this.v, TABLE, this.#cap);
     this.#entry = e;
-    Atomics.add(this.v, e < 0 ? UNTRACKED : e + E_COUNT, 1);
+    return e;
   }
 
   /** @internal Frees this thread's holder entry when it holds no permit. */

@@ -30,6 +30,8 @@ export interface NativeBinding {
   disown(name: string): void;
   /** The start address of a SharedArrayBuffer's memory. */
   address(buffer: SharedArrayBuffer): number;
+  /** gettid(): the kernel's id of the calling thread. */
+  threadId(): number;
   readonly abiVersion: number;
 }
 

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { native } from './native.js';
 
-function validatePid(pid: unknown): asserts pid is number {
-  if (typeof pid !== 'number' || !Number.isInteger(pid)) throw new TypeError(`pid must be an integer, got ${String(pid)}`);
-  if (pid < 1 || pid > 4_194_304) throw new RangeError(`pid must be between 1 and 4194304, got ${pid}`);
+function validatePid(pid: unknown, what = 'pid'): asserts pid is number {
+  if (typeof pid !== 'number' || !Number.isInteger(pid)) throw new TypeError(`${what} must be an integer, got ${String(pid)}`);
+  if (pid < 1 || pid > 4_194_304) throw new RangeError(`${what} must be between 1 and 4194304, got ${pid}`);
 }
 
 interface Stat {
@@ -10,10 +11,10 @@ interface Stat {
   startTime: number;
 }
 
-function readStat(pid: number): Stat | undefined {
+function readStat(pid: number, tid?: number): Stat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    text = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'latin1');
   } catch {
     return undefined;
   }
@@ -63,4 +64,71 @@ let ownStartTime: number | undefined;
 export function selfStartTime(): number {
   ownStartTime ??= processStartTime(process.pid) ?? 0;
   return ownStartTime;
+}
+
+// ---- Threads: a lock held by a worker thread that ended (terminate(), a crash) while its process
+// lives on must be recovered too, so holders record the kernel's id of their thread (gettid) and its
+// start time next to the pid. A thread id is only looked up under its own process
+// (/proc/<pid>/task/<tid>), and the start time tells a reused id from the holder.
+
+let ownThreadId: number | undefined;
+let ownThreadStart: number | undefined;
+
+/**
+ * The kernel's id of the calling thread (gettid; the pid on the main thread), read once per thread.
+ * 0 where the platform or the native addon cannot tell: callers then judge a holder by its process.
+ */
+export function selfThreadId(): number {
+  if (ownThreadId === undefined) {
+    try {
+      ownThreadId = process.platform === 'linux' ? native().threadId() : 0;
+    } catch {
+      ownThreadId = 0;
+    }
+  }
+  return ownThreadId;
+}
+
+/**
+ * The calling thread's start time (clock ticks since boot, field 22 of `/proc/<pid>/task/<tid>/stat`),
+ * read once per thread; 0 when unknown.
+ */
+export function selfThreadStartTime(): number {
+  if (ownThreadStart === undefined) {
+    const tid = selfThreadId();
+    ownThreadStart = tid > 0 ? (threadStartTime(process.pid, tid) ?? 0) : 0;
+  }
+  return ownThreadStart;
+}
+
+/**
+ * The start time of thread `tid` of process `pid` (clock ticks since boot).
+ * @returns the start time, or undefined when the process has no such thread
+ * @throws {TypeError|RangeError} when pid or tid is not a valid id
+ */
+export function threadStartTime(pid: number, tid: number): number | undefined {
+  validatePid(pid);
+  validatePid(tid, 'tid');
+  return readStat(pid, tid)?.startTime;
+}
+
+/**
+ * True when process `pid` has a thread `tid` that has not exited and (when `startTime` is given) is
+ * the thread that had that start time. The start time is compared modulo 2^32, so the low 32 bits
+ * that fit in one shared Int32 word are enough. Does not check the process's own start time: combine
+ * with {@link isProcessAlive}.
+ * @param pid - the process id
+ * @param tid - the thread id ({@link selfThreadId} in that thread)
+ * @param startTime - the thread's start time ({@link selfThreadStartTime}), or its low 32 bits
+ */
+export function isThreadAlive(pid: number, tid: number, startTime?: number): boolean {
+  validatePid(pid);
+  validatePid(tid, 'tid');
+  if (startTime !== undefined && (typeof startTime !== 'number' || !Number.isInteger(startTime))) {
+    throw new TypeError(`startTime must be an integer, got ${String(startTime)}`);
+  }
+  const stat = readStat(pid, tid);
+  if (!stat) return false;
+  if (stat.state === 'Z' || stat.state === 'X') return false;
+  return startTime === undefined || (stat.startTime - startTime) % 2 ** 32 === 0;
 }
