@@ -157,6 +157,25 @@ describe('WireDecoder', () => {
     }
   });
 
+  it('hands whole frames of a chunk over as Buffers viewing that chunk, and refuses an oversize header among them', () => {
+    const frames = [randomBytes(64), randomBytes(3), Buffer.alloc(0), randomBytes(64)];
+    const chunk = Buffer.concat([...frames.flatMap((f) => [header(f.length), f]), header(0x8000_0000), header(1 << 20)]);
+    const d = new WireDecoder('native', 1024);
+    const out: Buffer[] = [];
+    let thrown: unknown;
+    try {
+      d.push(chunk, (f) => out.push(f));
+    } catch (err) {
+      thrown = err;
+    }
+    expect((thrown as { code?: string }).code).toBe('ERR_IPC_TOO_LARGE');
+    expect(out.map((f) => f.toString('hex'))).toEqual(frames.map((f) => f.toString('hex')));
+    for (const f of out) expect(Buffer.isBuffer(f)).toBe(true);
+    // no copy: the first frame is the chunk's own bytes
+    chunk[4] = chunk[4]! ^ 0xff;
+    expect(out[0]![0]).toBe(chunk[4]);
+  });
+
   it('refuses a negative length other than -1 on the python wire', () => {
     const d = new WireDecoder('python', 1024);
     expect(() => d.push(header(-5, true), () => {})).toThrow(/negative frame length/);

@@ -134,14 +134,15 @@ export abstract class ConnectionBase<T = unknown> implements Connection<T> {
   /** Hands one received frame to the connection. */
   protected _deliver(frame: Uint8Array): void {
     if (this.#localClosed || this.#ended) return;
-    if (this.#receivers.length > 0 && this.#inboxHead === this.#inbox.length && frame.byteLength <= this.#receivers[0]!.maxLength) {
+    const length = frame.byteLength;
+    if (this.#receivers.length > 0 && this.#inboxHead === this.#inbox.length && length <= this.#receivers[0]!.maxLength) {
       // The common case of a waiting receiver and an empty inbox: hand the frame over directly
       // (no push and shift, no new inbox array per message).
       this.#receivers.shift()!.resolve(frame);
       return;
     }
     this.#inbox.push(frame);
-    this.#inboxBytes += frame.byteLength;
+    this.#inboxBytes += length;
     // Serve waiting receivers from the head of the inbox, in order: one whose maxLength is too small
     // for the head is rejected and the message stays queued for the next receiver, never overtaken.
     while (this.#receivers.length > 0 && this.#inboxHead < this.#inbox.length) {
@@ -234,6 +235,10 @@ export abstract class ConnectionBase<T = unknown> implements Connection<T> {
 
   // Not async, for the same reason as sendBytes.
   recvBytes(options?: RecvBytesOptions): Promise<Uint8Array> {
+    // A queued frame and no options (a reader draining a burst): none of the checks below can fail.
+    if (options === undefined && this.#inboxHead < this.#inbox.length && this.readable && !this.#localClosed) {
+      return Promise.resolve(this.#shift());
+    }
     const maxLength = options?.maxLength ?? Infinity;
     if (typeof maxLength !== 'number' || Number.isNaN(maxLength) || maxLength < 0) {
       return Promise.reject(new RangeError(`maxLength must be a number >= 0, got ${String(maxLength)}`));

@@ -86,6 +86,26 @@ export class WireDecoder implements StreamDecoder {
     // Offsets into the chunk rather than views of it: the frame is the only buffer made per message.
     const size = chunk.length;
     let off = 0;
+    if (this.#wire === 'native' && this.#need < 0 && this.#hdrLen === 0) {
+      // The common case, many small frames whole in one chunk (a TLS record holds ~240 of 64 B):
+      // one pass with no per-frame state, each frame a view made from the chunk's ArrayBuffer
+      // (cheaper than chunk.subarray, whose property loads see every Buffer of the process).
+      const max = this.#max;
+      const ab = chunk.buffer;
+      const base = chunk.byteOffset;
+      while (size - off >= 4) {
+        const n = ((chunk[off]! << 24) | (chunk[off + 1]! << 16) | (chunk[off + 2]! << 8) | chunk[off + 3]!) >>> 0;
+        if (n === PING_HEADER) {
+          off += 4;
+          continue;
+        }
+        if (n > max) throw tooLargeError(n, max);
+        if (size - off - 4 < n) break;
+        off += 4;
+        onFrame(n === 0 ? Buffer.alloc(0) : Buffer.from(ab, base + off, n));
+        off += n;
+      }
+    }
     while (off < size) {
       if (this.#need < 0) {
         let parsed: number;
