@@ -56,6 +56,55 @@ describe('Queue across processes and threads', () => {
     expect(shmNames(`${q.name}-o`)).toEqual([]);
   }, 60_000);
 
+  it('copies items into the caller\'s buffer with getBytes({ into }), in line and out of line', async () => {
+    const q = fx.queue(new Queue<Uint8Array>({ codec: 'bytes' }));
+    const sizes = [1 << 20, 3 << 20, 100_000, 1 << 20];
+    const buf = Buffer.alloc(4 << 20);
+    const child = fx.process('big-producer.mjs', [q, sizes]);
+    const failed = failure(child);
+    for (let k = 0; k < sizes.length; k++) {
+      const item = await Promise.race([q.getBytes({ timeout: 30_000, into: buf }), failed]);
+      expect(item.buffer).toBe(buf.buffer);
+      expect(item.byteOffset).toBe(0);
+      expect(item.byteLength).toBe(sizes[k]);
+      let bad = 0;
+      for (let j = 0; j < item.length; j += 4096) if (item[j] !== ((j / 4096 + k) & 255)) bad++;
+      expect(bad).toBe(0);
+      expect(item[item.length - 1]).toBe(k);
+    }
+    expect(await child.join({ timeout: 30_000 })).toBe(0);
+    expect(shmNames(`${q.name}-o`)).toEqual([]);
+  }, 60_000);
+
+  it('leaves an item longer than options.into first in the queue with ERR_IPC_TOO_LARGE, in line and out of line', async () => {
+    const q = fx.queue(new Queue<Uint8Array>({ codec: 'bytes' }));
+    const sizes = [1 << 20, 3 << 20];
+    // Both wait before anything is put: the first one's buffer is too small, so the item is the second one's.
+    const small = q.getBytes({ timeout: 30_000, into: new Uint8Array(1000) });
+    const big = q.getBytes({ timeout: 30_000, into: new Uint8Array(2 << 20) });
+    const child = fx.process('big-producer.mjs', [q, sizes]);
+    const failed = failure(child);
+    const refused = await Promise.race([small.then(() => undefined, (err: unknown) => err), failed]);
+    expect(IpcError.is(refused, 'ERR_IPC_TOO_LARGE')).toBe(true);
+    expect((refused as IpcError).details).toEqual({ length: 1 << 20, capacity: 1000 });
+    const first = await Promise.race([big, failed]);
+    expect(first.byteLength).toBe(1 << 20);
+    expect(first[first.length - 1]).toBe(0);
+    // The out-of-line item: refused, still queued with its segment, then taken whole.
+    const err = await Promise.race([q.getBytes({ timeout: 30_000, into: new Uint8Array(2 << 20) }).then(() => undefined, (e: unknown) => e), failed]);
+    expect(IpcError.is(err, 'ERR_IPC_TOO_LARGE')).toBe(true);
+    expect((err as IpcError).details).toEqual({ length: 3 << 20, capacity: 2 << 20 });
+    expect(q.size()).toBe(1);
+    expect(shmNames(`${q.name}-o`)).toHaveLength(1);
+    const second = await q.getBytes({ timeout: 0 });
+    expect(second.byteLength).toBe(3 << 20);
+    let bad = 0;
+    for (let j = 0; j < second.length; j += 4096) if (second[j] !== ((j / 4096 + 1) & 255)) bad++;
+    expect(bad).toBe(0);
+    expect(await child.join({ timeout: 30_000 })).toBe(0);
+    expect(shmNames(`${q.name}-o`)).toEqual([]);
+  }, 60_000);
+
   it('lets a producer exit with items still queued: nothing hangs and the items stay', async () => {
     const q = fx.queue(new Queue<[number, number]>());
     const child = fx.process('producer.mjs', [q, 7, 500]);

@@ -163,6 +163,19 @@ describe('Queue items', () => {
     expect(await q.get()).toEqual({ x: 1 });
   });
 
+  it('checks options.into, and fills it from the start', async () => {
+    const q = track(new Queue({ codec: 'bytes' }));
+    await expect(q.getBytes({ into: [1, 2] as never })).rejects.toThrow(TypeError);
+    await expect(q.getBytes({ into: new Uint16Array(4) as never })).rejects.toThrow(/options.into must be a Uint8Array/);
+    await q.putBytes(new Uint8Array([1, 2, 3]));
+    await q.putBytes(new Uint8Array(0));
+    const into = new Uint8Array(8).fill(9);
+    expect(Array.from(await q.getBytes({ into }))).toEqual([1, 2, 3]);
+    expect(Array.from(into)).toEqual([1, 2, 3, 9, 9, 9, 9, 9]);
+    expect((await q.getBytes({ into: new Uint8Array(0), timeout: 0 })).byteLength).toBe(0);
+    expect(q.size()).toBe(0);
+  });
+
   it('does not see a put that timed out or was aborted, and drops its out-of-line segment', async () => {
     const q = track(new Queue<unknown>({ capacityBytes: 4096, maxsize: 1 }));
     await q.put('first');

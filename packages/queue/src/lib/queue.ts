@@ -127,8 +127,21 @@ export interface OpenQueueOptions<T = unknown> {
   codec?: Codec<T> | CodecName | undefined;
 }
 
+/** Options of {@link Queue.getBytes}. */
+export interface GetBytesOptions extends WaitOptions {
+  /**
+   * Copy the item into this buffer and return a view of it (`into.subarray(0, length)`) instead of
+   * a new allocation, like Python's `Connection.recv_bytes_into`. A receive loop that reuses one
+   * buffer saves a fresh allocation per item, and for large items the page faults of memory touched
+   * for the first time, which cost more than the copy. An item longer than `into` is refused with
+   * `ERR_IPC_TOO_LARGE` (`details: { length, capacity }`) and stays first in the queue.
+   */
+  into?: Uint8Array | undefined;
+}
+
 interface Getter {
   raw: boolean;
+  into: Uint8Array | undefined;
   resolve(value: unknown): void;
   reject(err: unknown): void;
 }
@@ -151,7 +164,12 @@ class Decoded {
   constructor(readonly value: unknown) {}
 }
 
-type Taken = Uint8Array | IpcError | Decoded;
+/** The next item did not fit the caller's `into` buffer: it was left in the queue. */
+class Refused {
+  constructor(readonly error: IpcError) {}
+}
+
+type Taken = Uint8Array | IpcError | Decoded | Refused;
 
 function closedError(what: string): IpcError {
   return new IpcError('ERR_IPC_CLOSED', `${what}: the queue is closed`);
@@ -159,6 +177,14 @@ function closedError(what: string): IpcError {
 
 function tooLarge(bytes: number, max: number): IpcError {
   return new IpcError('ERR_IPC_TOO_LARGE', `item encodes to ${bytes} bytes, over maxItemBytes (${max})`, { details: { length: bytes, maxItemBytes: max } });
+}
+
+function intoTooSmall(length: number, capacity: number): Refused {
+  return new Refused(
+    new IpcError('ERR_IPC_TOO_LARGE', `the next item is ${length} bytes, over the ${capacity} bytes of options.into; it stays in the queue`, {
+      details: { length, capacity },
+    }),
+  );
 }
 
 function intOption(value: unknown, name: string, min: number, max: number): number {
@@ -639,21 +665,31 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   }
 
   /**
-   * Takes the next item's bytes without decoding them.
-   * @throws {IpcError} ERR_IPC_CLOSED, ERR_IPC_TIMEOUT, ERR_IPC_ABORTED
+   * Takes the next item's bytes without decoding them: in a new buffer, or copied into
+   * `options.into` (a view of it is returned; the next call with the same buffer overwrites it).
+   * @param options - `{ timeout, signal, into }`
+   * @throws {IpcError} ERR_IPC_CLOSED, ERR_IPC_TIMEOUT, ERR_IPC_ABORTED; ERR_IPC_TOO_LARGE when the
+   * next item is longer than `into` (`details: { length, capacity }`; the item stays in the queue)
+   * @throws {TypeError} when `into` is not a Uint8Array
+   * @example
+   * const buf = Buffer.allocUnsafe(queue.maxItemBytes);
+   * for (;;) handle(await queue.getBytes({ into: buf })); // a view of buf, valid until the next call
    */
-  getBytes(options?: WaitOptions): Promise<Uint8Array> {
-    return this.#get(options, true) as Promise<Uint8Array>;
+  getBytes(options?: GetBytesOptions): Promise<Uint8Array> {
+    const into = options?.into;
+    if (into !== undefined && !(into instanceof Uint8Array)) return Promise.reject(new TypeError('options.into must be a Uint8Array'));
+    return this.#get(options, true, into) as Promise<Uint8Array>;
   }
 
-  #get(options: WaitOptions | undefined, raw: boolean): Promise<unknown> {
+  #get(options: WaitOptions | undefined, raw: boolean, into?: Uint8Array): Promise<unknown> {
     try {
       validateWaitOptions(options);
       if (this.#detached) throw closedError('get');
       if (options?.signal?.aborted) throw abortError(options.signal, 'get');
       if (this.#getters.length === 0) {
-        let got = this.#take(1, raw);
-        if (got.length === 0 && options?.timeout !== 0 && Atomics.load(this.#h, H_CLOSED) === 0 && this.#spin()) got = this.#take(1, raw);
+        const intos = into ? [into] : undefined;
+        let got = this.#take(1, raw, intos);
+        if (got.length === 0 && options?.timeout !== 0 && Atomics.load(this.#h, H_CLOSED) === 0 && this.#spin()) got = this.#take(1, raw, intos);
         if (got.length > 0) return Promise.resolve(this.#finish(got[0]!, raw));
         if (Atomics.load(this.#h, H_CLOSED) !== 0) throw closedError('get');
         if (options?.timeout === 0) throw timeoutError(0, 'get');
@@ -664,7 +700,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     return waitFor<unknown>(
       options,
       (resolve, reject, scope) => {
-        const g: Getter = { raw, resolve, reject };
+        const g: Getter = { raw, into, resolve, reject };
         this.#getters.push(g);
         scope.onCleanup(() => {
           const at = this.#getters.indexOf(g);
@@ -715,6 +751,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   #finish(taken: Taken, raw: boolean): unknown {
     if (taken instanceof Decoded) return taken.value;
     if (taken instanceof IpcError) throw taken;
+    if (taken instanceof Refused) throw taken.error;
     if (raw || this.#raw) return taken;
     return this.#fast ? decodeStructured(taken) : this.codec.decode(taken);
   }
@@ -725,13 +762,17 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     return this.#fast ? encodeStructured(item) : this.codec.encode(item);
   }
 
-  /** Takes up to `max` items under one lock hold; copies them out; the HEAD store is the commit. */
-  #take(max: number, raw = false): Taken[] {
+  /**
+   * Takes up to `max` items under one lock hold; copies them out (item `n` into `intos[n]` when
+   * given); the HEAD store is the commit. An item longer than its `into` is not taken: a
+   * {@link Refused} ends the list.
+   */
+  #take(max: number, raw = false, intos?: ReadonlyArray<Uint8Array | undefined>): Taken[] {
     const h = this.#h;
     const out: Taken[] = [];
     if (Atomics.load(h, H_HEAD) === Atomics.load(h, H_TAIL)) return out;
     const att = this.#att!;
-    const mapped: Array<[number, SharedMemory, number]> = [];
+    const mapped: Array<[number, SharedMemory, number, Uint8Array | undefined]> = [];
     let freed = false;
     const died = att.lock(H_GET_LOCK);
     try {
@@ -755,19 +796,33 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
           continue;
         }
         const start = off + RECORD_HEADER;
+        const into = intos?.[n];
         if (kind === KIND_DATA) {
-          // Plain data is decoded straight from the ring (no copy, no ArrayBuffer per item);
-          // anything else is copied out and decoded after the lock is released.
-          let v: unknown = NOT_PLAIN;
-          if (this.#fast && !raw) v = decodePlain(ring.subarray(start, start + len));
-          out.push(v === NOT_PLAIN ? copyOut(ring, start, len) : new Decoded(v));
+          if (into) {
+            if (len > into.byteLength) {
+              out.push(intoTooSmall(len, into.byteLength));
+              break;
+            }
+            into.set(ring.subarray(start, start + len));
+            out.push(into.subarray(0, len));
+          } else {
+            // Plain data is decoded straight from the ring (no copy, no ArrayBuffer per item);
+            // anything else is copied out and decoded after the lock is released.
+            let v: unknown = NOT_PLAIN;
+            if (this.#fast && !raw) v = decodePlain(ring.subarray(start, start + len));
+            out.push(v === NOT_PLAIN ? copyOut(ring, start, len) : new Decoded(v));
+          }
         }
         else if (kind === KIND_OUT_OF_LINE) {
           const size = new DataView(ring.buffer, ring.byteOffset + start, 4).getUint32(0, true);
+          if (into && size > into.byteLength) {
+            out.push(intoTooSmall(size, into.byteLength));
+            break;
+          }
           const segName = textDecoder.decode(ring.slice(start + 4, start + len));
           try {
             // Mapped while we hold the lock, so that no sweeper can unlink it under us.
-            mapped.push([out.length, SharedMemory.open(segName), size]);
+            mapped.push([out.length, SharedMemory.open(segName), size, into]);
             out.push(new Uint8Array(0));
           } catch (err) {
             out.push(new IpcError('ERR_IPC_DECODE', `item lost: its out-of-line segment '${segName}' is gone`, { cause: err }));
@@ -797,8 +852,11 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       Atomics.add(h, H_NOT_FULL, 1);
       notify(h, H_NOT_FULL);
     }
-    for (const [at, seg, size] of mapped) {
-      out[at] = copyOut(new Uint8Array(seg.buffer), 0, size);
+    for (const [at, seg, size, into] of mapped) {
+      if (into) {
+        into.set(new Uint8Array(seg.buffer, 0, size));
+        out[at] = into.subarray(0, size);
+      } else out[at] = copyOut(new Uint8Array(seg.buffer), 0, size);
       seg.unlink();
       seg.close();
     }
@@ -807,24 +865,28 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
 
   #serveGetters(): void {
     const getters = this.#getters;
-    if (getters.length === 0) return;
-    let got: Taken[];
-    try {
-      got = this.#take(getters.length, getters.some((g) => g.raw));
-    } catch (err) {
-      getters.shift()!.reject(err);
-      return;
-    }
-    for (const t of got) {
-      const g = getters.shift()!;
-      let value: unknown;
+    // Again while a getter's `into` was too small: the item it left is the next getter's.
+    for (let again = true; again && getters.length > 0; ) {
+      let got: Taken[];
       try {
-        value = this.#finish(t, g.raw);
+        const intos = getters.some((g) => g.into) ? getters.map((g) => g.into) : undefined;
+        got = this.#take(getters.length, getters.some((g) => g.raw), intos);
       } catch (err) {
-        g.reject(err);
-        continue;
+        getters.shift()!.reject(err);
+        return;
       }
-      g.resolve(value);
+      again = got.length > 0 && got[got.length - 1] instanceof Refused;
+      for (const t of got) {
+        const g = getters.shift()!;
+        let value: unknown;
+        try {
+          value = this.#finish(t, g.raw);
+        } catch (err) {
+          g.reject(err);
+          continue;
+        }
+        g.resolve(value);
+      }
     }
     if (getters.length > 0 && Atomics.load(this.#h, H_CLOSED) !== 0 && Atomics.load(this.#h, H_HEAD) === Atomics.load(this.#h, H_TAIL)) {
       for (const g of getters.splice(0)) g.reject(closedError('get'));
