@@ -105,6 +105,48 @@ describe('Queue across processes and threads', () => {
     expect(shmNames(`${q.name}-o`)).toEqual([]);
   }, 60_000);
 
+  it('reuses out-of-line segments: 40 items through a 1 MiB ring arrive intact from at most 4 segments, none left behind', async () => {
+    const q = fx.queue(new Queue<Uint8Array>({ codec: 'bytes', capacityBytes: 1 << 20, maxsize: 2 }));
+    const size = 600_000;
+    const child = fx.process('pool-producer.mjs', [q, 40, size]);
+    const failed = failure(child);
+    const seen = new Set<string>();
+    for (let k = 0; k < 40; k++) {
+      const item = await Promise.race([q.get({ timeout: 30_000 }), failed]);
+      for (const n of shmNames(`${q.name}-o`)) seen.add(n);
+      expect(item.byteLength).toBe(size);
+      let bad = 0;
+      for (let j = 0; j < size; j += 997) if (item[j] !== ((j + k) & 255)) bad++;
+      expect(bad).toBe(0);
+      expect(item[size - 1]).toBe(k);
+    }
+    expect(seen.size).toBeGreaterThan(0);
+    expect(seen.size).toBeLessThanOrEqual(8); // 4 unless a stall let one idle past the trim
+    expect(await child.join({ timeout: 30_000 })).toBe(0);
+    expect(shmNames(`${q.name}-o`)).toEqual([]);
+  }, 60_000);
+
+  it('delivers the queued item of a SIGKILLed producer from its reusable segment; sweep() removes the free ones', async () => {
+    const q = fx.queue(new Queue<Uint8Array>({ codec: 'bytes', capacityBytes: 1 << 20 }));
+    const flag = fx.segment(4);
+    const size = 600_000;
+    const child = fx.process('pool-producer.mjs', [q, 3, size, flag]);
+    await until(() => Atomics.load(new Int32Array(flag.buffer), 0) === 1);
+    expect((await q.get({ timeout: 5_000 }))[size - 1]).toBe(0);
+    expect((await q.get({ timeout: 5_000 }))[size - 1]).toBe(1);
+    expect(shmNames(`${q.name}-o`)).toHaveLength(3);
+    child.kill();
+    await child.join({ timeout: 20_000 }).catch(() => undefined);
+    expect(q.sweep()).toBe(2);
+    expect(shmNames(`${q.name}-o`)).toHaveLength(1);
+    const last = await q.get({ timeout: 5_000 });
+    let bad = 0;
+    for (let j = 0; j < size; j += 997) if (last[j] !== ((j + 2) & 255)) bad++;
+    expect(bad).toBe(0);
+    expect(last[size - 1]).toBe(2);
+    expect(shmNames(`${q.name}-o`)).toEqual([]);
+  }, 60_000);
+
   it('lets a producer exit with items still queued: nothing hangs and the items stay', async () => {
     const q = fx.queue(new Queue<[number, number]>());
     const child = fx.process('producer.mjs', [q, 7, 500]);

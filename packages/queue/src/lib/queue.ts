@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, unlinkSync } from 'node:fs';
+import { readdirSync, statSync, unlinkSync } from 'node:fs';
 import {
   IpcError,
   SharedMemory,
@@ -150,7 +150,31 @@ interface Prepared {
   kind: number;
   payload: Uint8Array;
   need: number;
+  /** A one-shot out-of-line segment (its consumer unlinks it). */
   segment: SharedMemory | undefined;
+  /** A reusable out-of-line segment of this producer's pool. */
+  pooled?: PoolSegment | undefined;
+}
+
+/**
+ * A reusable out-of-line segment: `cap` payload bytes, then a state word in the last 64 bytes.
+ * Writing fresh /dev/shm pages costs several times the copy (a page fault and a page clear per
+ * 4 KiB), so a producer writes its next large item into a segment its consumer has finished with.
+ */
+interface PoolSegment {
+  readonly seg: SharedMemory;
+  readonly name: string;
+  readonly cap: number;
+  readonly state: Int32Array;
+  readonly ino: number;
+  readonly pool: Pool;
+  lastUsed: number;
+}
+
+interface Pool {
+  readonly segments: PoolSegment[];
+  readonly maxBytes: number;
+  trim: NodeJS.Timeout | undefined;
 }
 
 interface Putter {
@@ -228,6 +252,93 @@ function sweepAll(name: string): void {
   for (const n of outOfLineNames(name)) unlinkName(n);
 }
 
+// Reusable out-of-line segments. The state word is written by the producer (BUSY when it writes an
+// item, ORPHAN when it lets the segment go) and by the consumer once it copied the item out (BUSY ->
+// FREE, or unlink when ORPHAN): exactly one of them unlinks it. A one-shot segment (the old kind, used
+// when the pool is full) is exactly as long as its item, and its consumer unlinks it.
+const SEG_STATE_BYTES = 64;
+const SEG_BUSY = 1;
+const SEG_FREE = 2;
+const SEG_ORPHAN = 3;
+/** Most reusable segments one producer handle keeps (in use or free). */
+const POOL_SEGMENTS = 4;
+/** Mappings of other producers' reusable segments a consumer handle keeps. */
+const SEG_CACHE = 8;
+/** A free segment unused this long is unlinked. */
+const POOL_IDLE_MS = 1000;
+
+// Producers' pools, let go at exit (a producer need not dispose its handle).
+const livePools = new Set<Pool>();
+let poolExitHook = false;
+
+/** Gives a segment up: unlinked now if free, else by the consumer that copies its item out. */
+function letGo(p: PoolSegment): void {
+  const at = p.pool.segments.indexOf(p);
+  if (at >= 0) p.pool.segments.splice(at, 1);
+  if (Atomics.compareExchange(p.state, 0, SEG_BUSY, SEG_ORPHAN) !== SEG_BUSY) unlinkName(p.name);
+  p.seg.close();
+}
+
+/** Unlinks a segment no record names (an item that was never committed). */
+function dropPooled(p: PoolSegment): void {
+  Atomics.store(p.state, 0, SEG_FREE);
+  letGo(p);
+}
+
+function closePool(pool: Pool): void {
+  for (const p of [...pool.segments]) letGo(p);
+  if (pool.trim) clearInterval(pool.trim);
+  pool.trim = undefined;
+  livePools.delete(pool);
+}
+
+/**
+ * The consumer's side: done with the item in `seg` (`size` bytes), named `name`.
+ * @returns true when the segment went back to its producer (its next item may come in it)
+ */
+function releaseSegment(seg: SharedMemory, name: string, size: number): boolean {
+  if (seg.size !== size) {
+    const state = new Int32Array(seg.buffer, seg.size - SEG_STATE_BYTES, 1);
+    // Back to its producer, unless that one was killed since: then nobody else would unlink it.
+    if (Atomics.compareExchange(state, 0, SEG_BUSY, SEG_FREE) === SEG_BUSY && producerAlive(name)) return true;
+  }
+  try {
+    seg.unlink();
+  } catch {
+    // gone already (swept)
+  }
+  seg.close();
+  return false;
+}
+
+/** The record payload of an out-of-line item: its length, then the segment's name. */
+function outOfLinePayload(segName: string, len: number): Uint8Array {
+  const nameBytes = textEncoder.encode(segName);
+  const payload = new Uint8Array(4 + nameBytes.byteLength);
+  new DataView(payload.buffer).setUint32(0, len, true);
+  payload.set(nameBytes, 4);
+  return payload;
+}
+
+function align4k(n: number): number {
+  return Math.ceil(n / 4096) * 4096;
+}
+
+function producerAlive(segName: string): boolean {
+  const m = /-o(\d+)-(\d+)-\d+$/.exec(segName);
+  if (!m) return true;
+  const pid = Number(m[1]);
+  return pid === process.pid || (pid > 0 && isProcessAlive(pid, Number(m[2]) || undefined));
+}
+
+function inodeOf(name: string): number {
+  try {
+    return statSync(`/dev/shm/${name}`).ino;
+  } catch {
+    return -1;
+  }
+}
+
 const slots = new FinalizationRegistry<Attachment>((att) => att.release());
 
 // State handed from Queue.open to the constructor.
@@ -283,6 +394,9 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   #getKick: AbortController | undefined;
   readonly #disposed = new AbortController();
   #putKick: AbortController | undefined;
+  #pool: Pool | undefined;
+  // Reusable out-of-line segments this handle took items from, by name, least recently used first.
+  readonly #segCache = new Map<string, SharedMemory>();
 
   /**
    * Creates a queue (a new segment).
@@ -534,8 +648,20 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     if (len > this.maxItemBytes) throw tooLarge(len, this.maxItemBytes);
     const need = recordBytes(len);
     if (need <= this.#inlineMax) return { kind: KIND_DATA, payload: bytes, need, segment: undefined };
-    // Out of line: one copy into a segment of its own, before taking any lock.
-    const segName = `${this.name}-o${process.pid}-${selfStartTime()}-${Atomics.add(this.#h, H_OOL_SEQ, 1) >>> 0}`;
+    // Out of line: one copy into a segment of its own, before taking any lock; a reusable one when
+    // the pool has or can make one.
+    const pooled = this.#pooledSegment(len);
+    if (pooled) {
+      try {
+        new Uint8Array(pooled.seg.buffer, 0, len).set(bytes);
+      } catch (err) {
+        dropPooled(pooled);
+        throw err;
+      }
+      const payload = outOfLinePayload(pooled.name, len);
+      return { kind: KIND_OUT_OF_LINE, payload, need: recordBytes(payload.byteLength), segment: undefined, pooled };
+    }
+    const segName = this.#segmentName();
     const seg = SharedMemory.create({ name: segName, size: len, unlinkOnExit: false });
     try {
       new Uint8Array(seg.buffer, 0, len).set(bytes);
@@ -543,11 +669,72 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       seg.unlink();
       throw err;
     }
-    const nameBytes = textEncoder.encode(segName);
-    const payload = new Uint8Array(4 + nameBytes.byteLength);
-    new DataView(payload.buffer).setUint32(0, len, true);
-    payload.set(nameBytes, 4);
+    const payload = outOfLinePayload(segName, len);
     return { kind: KIND_OUT_OF_LINE, payload, need: recordBytes(payload.byteLength), segment: seg };
+  }
+
+  #segmentName(): string {
+    return `${this.name}-o${process.pid}-${selfStartTime()}-${Atomics.add(this.#h, H_OOL_SEQ, 1) >>> 0}`;
+  }
+
+  /**
+   * A free reusable segment of at least `len` bytes, marked BUSY; undefined when the pool is full of
+   * segments in use (or over its bytes): the item then goes in a one-shot segment.
+   */
+  #pooledSegment(len: number): PoolSegment | undefined {
+    let pool = this.#pool;
+    if (!pool) {
+      // Bounded by the ring's own size: a pool never holds more /dev/shm than 4 rings.
+      pool = this.#pool = { segments: [], maxBytes: 4 * this.capacityBytes, trim: undefined };
+    }
+    const segments = pool.segments;
+    let best: PoolSegment | undefined;
+    let used = 0;
+    for (const p of segments) {
+      used += p.cap;
+      if (p.cap >= len && Atomics.load(p.state, 0) === SEG_FREE && (!best || p.cap < best.cap)) best = p;
+    }
+    // Still ours? The creator unlinks every out-of-line name when it disposes of the queue.
+    if (best && inodeOf(best.name) !== best.ino) {
+      used -= best.cap;
+      letGo(best);
+      best = undefined;
+    }
+    if (!best) {
+      const cap = align4k(len);
+      // Make room: drop free segments (too small) until the new one fits.
+      for (const p of [...segments]) {
+        if (segments.length < POOL_SEGMENTS && used + cap <= pool.maxBytes) break;
+        if (Atomics.load(p.state, 0) === SEG_FREE) {
+          used -= p.cap;
+          letGo(p);
+        }
+      }
+      if (segments.length >= POOL_SEGMENTS || used + cap > pool.maxBytes) return undefined;
+      const name = this.#segmentName();
+      const seg = SharedMemory.create({ name, size: cap + SEG_STATE_BYTES, unlinkOnExit: false });
+      best = { seg, name, cap, state: new Int32Array(seg.buffer, cap, 1), ino: inodeOf(name), pool, lastUsed: 0 };
+      segments.push(best);
+      livePools.add(pool);
+      if (!poolExitHook) {
+        poolExitHook = true;
+        process.once('exit', () => {
+          for (const p of livePools) closePool(p);
+        });
+      }
+      if (!pool.trim) {
+        const owner = pool;
+        owner.trim = setInterval(() => {
+          const now = performance.now();
+          for (const p of [...owner.segments]) if (now - p.lastUsed > POOL_IDLE_MS && Atomics.load(p.state, 0) === SEG_FREE) letGo(p);
+          if (owner.segments.length === 0) closePool(owner);
+        }, POOL_IDLE_MS);
+        owner.trim.unref();
+      }
+    }
+    Atomics.store(best.state, 0, SEG_BUSY);
+    best.lastUsed = performance.now();
+    return best;
   }
 
   /** Writes one record if it fits; the TAIL store is the commit. */
@@ -772,7 +959,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     const out: Taken[] = [];
     if (Atomics.load(h, H_HEAD) === Atomics.load(h, H_TAIL)) return out;
     const att = this.#att!;
-    const mapped: Array<[number, SharedMemory, number, Uint8Array | undefined]> = [];
+    const mapped: Array<[number, SharedMemory, string, number, Uint8Array | undefined]> = [];
     let freed = false;
     const died = att.lock(H_GET_LOCK);
     try {
@@ -822,7 +1009,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
           const segName = textDecoder.decode(ring.slice(start + 4, start + len));
           try {
             // Mapped while we hold the lock, so that no sweeper can unlink it under us.
-            mapped.push([out.length, SharedMemory.open(segName), size, into]);
+            mapped.push([out.length, this.#openSegment(segName), segName, size, into]);
             out.push(new Uint8Array(0));
           } catch (err) {
             out.push(new IpcError('ERR_IPC_DECODE', `item lost: its out-of-line segment '${segName}' is gone`, { cause: err }));
@@ -852,15 +1039,27 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       Atomics.add(h, H_NOT_FULL, 1);
       notify(h, H_NOT_FULL);
     }
-    for (const [at, seg, size, into] of mapped) {
+    for (const [at, seg, name, size, into] of mapped) {
       if (into) {
         into.set(new Uint8Array(seg.buffer, 0, size));
         out[at] = into.subarray(0, size);
       } else out[at] = copyOut(new Uint8Array(seg.buffer), 0, size);
-      seg.unlink();
-      seg.close();
+      if (releaseSegment(seg, name, size)) this.#keepSegment(name, seg);
+      else this.#segCache.delete(name);
     }
     return out;
+  }
+
+  #openSegment(name: string): SharedMemory {
+    return this.#segCache.get(name) ?? SharedMemory.open(name);
+  }
+
+  /** Keeps the mapping of a reusable segment for its next item (names are never reused). */
+  #keepSegment(name: string, seg: SharedMemory): void {
+    const cache = this.#segCache;
+    cache.delete(name);
+    cache.set(name, seg);
+    if (cache.size > SEG_CACHE) cache.delete(cache.keys().next().value!);
   }
 
   #serveGetters(): void {
@@ -972,6 +1171,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     slots.unregister(this);
     this.#att?.release();
     this.#att = undefined;
+    if (this.#pool) closePool(this.#pool);
+    this.#segCache.clear();
     if (this.#creator && this.#unlinkOnExit) {
       this.#shm.unlink();
       sweepAll(this.name);
@@ -1102,6 +1303,10 @@ function copyOut(from: Uint8Array, start: number, len: number): Uint8Array {
 }
 
 function discard(rec: Prepared): void {
+  if (rec.pooled) {
+    dropPooled(rec.pooled);
+    rec.pooled = undefined;
+  }
   const seg = rec.segment;
   if (!seg) return;
   rec.segment = undefined;
