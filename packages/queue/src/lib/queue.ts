@@ -324,11 +324,21 @@ function align4k(n: number): number {
   return Math.ceil(n / 4096) * 4096;
 }
 
+/**
+ * False when the producer named in a segment's name is gone. One kill(pid, 0) per item (reading
+ * /proc costs about as much as copying the item): a reused pid only makes a segment wait for sweep().
+ */
 function producerAlive(segName: string): boolean {
-  const m = /-o(\d+)-(\d+)-\d+$/.exec(segName);
+  const m = /-o(\d+)-\d+-\d+$/.exec(segName);
   if (!m) return true;
   const pid = Number(m[1]);
-  return pid === process.pid || (pid > 0 && isProcessAlive(pid, Number(m[2]) || undefined));
+  if (pid === process.pid || !(pid > 0)) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 function inodeOf(name: string): number {
