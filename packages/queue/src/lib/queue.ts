@@ -113,8 +113,9 @@ export interface QueueOptions<T = unknown> {
   codec?: Codec<T> | CodecName | undefined;
   /**
    * The largest encoded item (default 64 MiB, at most 1 GiB). Items over half the ring travel
-   * out of line in a segment of their own (copied once); items over this bound are refused with
-   * `ERR_IPC_TOO_LARGE` before anything is written.
+   * out of line in a segment of their own (never chunked through the ring; its producer reuses it
+   * once it was copied out); items over this bound are refused with `ERR_IPC_TOO_LARGE` before
+   * anything is written.
    */
   maxItemBytes?: number | undefined;
   /** Unlink the queue (and its out-of-line segments) when the creating process exits (default true). */
