@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcError } from '@ipc/core';
 import { JoinableQueue, Queue } from '@ipc/queue';
@@ -144,6 +145,29 @@ describe('Queue across processes and threads', () => {
     for (let j = 0; j < size; j += 997) if (last[j] !== ((j + 2) & 255)) bad++;
     expect(bad).toBe(0);
     expect(last[size - 1]).toBe(2);
+    expect(shmNames(`${q.name}-o`)).toEqual([]);
+  }, 60_000);
+
+  it('moves one-shot out-of-line items with write(2) and read(2): no process keeps them mapped after the unlink', async () => {
+    // Items over the pool's bytes (4 rings) go in one-shot segments.
+    const q = fx.queue(new Queue<Uint8Array>({ codec: 'bytes', capacityBytes: 64 * 1024 }));
+    const flag = fx.segment(4);
+    const size = 300_000;
+    const child = fx.process('pool-producer.mjs', [q, 20, size, flag]);
+    const failed = failure(child);
+    const into = new Uint8Array(size);
+    for (let k = 0; k < 20; k++) {
+      const item = k % 2 ? await Promise.race([q.get({ timeout: 30_000 }), failed]) : await Promise.race([q.getBytes({ timeout: 30_000, into }), failed]);
+      expect(item.byteLength).toBe(size);
+      let bad = 0;
+      for (let j = 0; j < size; j += 997) if (item[j] !== ((j + k) & 255)) bad++;
+      expect(bad).toBe(0);
+      expect(item[size - 1]).toBe(k);
+    }
+    await until(() => Atomics.load(new Int32Array(flag.buffer), 0) === 1);
+    const mapped = (pid: number | string) => readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').filter((l) => l.includes(`/dev/shm/${q.name}-o`));
+    expect(mapped('self')).toEqual([]);
+    expect(mapped(child.pid!)).toEqual([]);
     expect(shmNames(`${q.name}-o`)).toEqual([]);
   }, 60_000);
 

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import {
   IpcError,
   SharedMemory,
   abortError,
   codecName,
+  fromSystemError,
   isProcessAlive,
   iterateUntilClosed,
   moduleUrl,
@@ -152,7 +153,7 @@ interface Prepared {
   payload: Uint8Array;
   need: number;
   /** A one-shot out-of-line segment (its consumer unlinks it). */
-  segment: SharedMemory | undefined;
+  segment: OneShot | undefined;
   /** A reusable out-of-line segment of this producer's pool. */
   pooled?: PoolSegment | undefined;
 }
@@ -195,6 +196,16 @@ class Refused {
 }
 
 type Taken = Uint8Array | IpcError | Decoded | Refused;
+
+/** An out-of-line item taken under the lock, copied out after it: from a mapping or a descriptor. */
+interface OutOfLine {
+  at: number;
+  name: string;
+  size: number;
+  into: Uint8Array | undefined;
+  seg: SharedMemory | undefined;
+  fd: number | undefined;
+}
 
 function closedError(what: string): IpcError {
   return new IpcError('ERR_IPC_CLOSED', `${what}: the queue is closed`);
@@ -310,6 +321,46 @@ function releaseSegment(seg: SharedMemory, name: string, size: number): boolean 
   }
   seg.close();
   return false;
+}
+
+/**
+ * A one-shot out-of-line segment: a /dev/shm file exactly as long as its item, written and read
+ * with write(2) and read(2), never mapped. A mapping would keep its pages (and the /dev/shm space)
+ * after the unlink until V8 collects the buffer, which it does not hurry for shared memory.
+ */
+class OneShot {
+  private constructor(readonly name: string) {}
+
+  /**
+   * Creates `/dev/shm/<name>` holding `bytes`.
+   * @throws {IpcError} ERR_IPC_TOO_LARGE when /dev/shm cannot hold it
+   */
+  static write(name: string, bytes: Uint8Array): OneShot {
+    const path = `/dev/shm/${name}`;
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o600);
+    } catch (err) {
+      throw fromSystemError(err, `cannot create the out-of-line segment '${name}'`);
+    }
+    try {
+      for (let done = 0; done < bytes.byteLength; ) done += writeSync(fd, bytes, done, bytes.byteLength - done, done);
+    } catch (err) {
+      closeSync(fd);
+      unlinkName(name);
+      throw fromSystemError(err, `cannot write the out-of-line segment '${name}' (${bytes.byteLength} bytes)`);
+    }
+    closeSync(fd);
+    return new OneShot(name);
+  }
+
+  close(): void {
+    // nothing mapped, nothing open
+  }
+
+  unlink(): void {
+    unlinkName(this.name);
+  }
 }
 
 /** The record payload of an out-of-line item: its length, then the segment's name. */
@@ -673,13 +724,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       return { kind: KIND_OUT_OF_LINE, payload, need: recordBytes(payload.byteLength), segment: undefined, pooled };
     }
     const segName = this.#segmentName();
-    const seg = SharedMemory.create({ name: segName, size: len, unlinkOnExit: false });
-    try {
-      new Uint8Array(seg.buffer, 0, len).set(bytes);
-    } catch (err) {
-      seg.unlink();
-      throw err;
-    }
+    const seg = OneShot.write(segName, bytes);
     const payload = outOfLinePayload(segName, len);
     return { kind: KIND_OUT_OF_LINE, payload, need: recordBytes(payload.byteLength), segment: seg };
   }
@@ -970,7 +1015,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     const out: Taken[] = [];
     if (Atomics.load(h, H_HEAD) === Atomics.load(h, H_TAIL)) return out;
     const att = this.#att!;
-    const mapped: Array<[number, SharedMemory, string, number, Uint8Array | undefined]> = [];
+    const outside: OutOfLine[] = [];
     let freed = false;
     const died = att.lock(H_GET_LOCK);
     try {
@@ -1019,8 +1064,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
           }
           const segName = textDecoder.decode(ring.slice(start + 4, start + len));
           try {
-            // Mapped while we hold the lock, so that no sweeper can unlink it under us.
-            mapped.push([out.length, this.#openSegment(segName), segName, size, into]);
+            // Opened while we hold the lock, so that no sweeper can unlink it under us.
+            outside.push(this.#openSegment(out.length, segName, size, into));
             out.push(new Uint8Array(0));
           } catch (err) {
             out.push(new IpcError('ERR_IPC_DECODE', `item lost: its out-of-line segment '${segName}' is gone`, { cause: err }));
@@ -1050,19 +1095,59 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       Atomics.add(h, H_NOT_FULL, 1);
       notify(h, H_NOT_FULL);
     }
-    for (const [at, seg, name, size, into] of mapped) {
-      if (into) {
-        into.set(new Uint8Array(seg.buffer, 0, size));
-        out[at] = into.subarray(0, size);
-      } else out[at] = copyOut(new Uint8Array(seg.buffer), 0, size);
-      if (releaseSegment(seg, name, size)) this.#keepSegment(name, seg);
-      else this.#segCache.delete(name);
+    for (const o of outside) {
+      const { at, name, size, into, seg, fd } = o;
+      if (seg) {
+        if (into) {
+          into.set(new Uint8Array(seg.buffer, 0, size));
+          out[at] = into.subarray(0, size);
+        } else out[at] = copyOut(new Uint8Array(seg.buffer), 0, size);
+        if (releaseSegment(seg, name, size)) this.#keepSegment(name, seg);
+        else this.#segCache.delete(name);
+        continue;
+      }
+      // A one-shot segment: read(2) straight into the result, then unlink it.
+      const dest = into ? into.subarray(0, size) : outBuffer(size);
+      try {
+        for (let done = 0; done < size; ) {
+          const n = readSync(fd!, dest, done, size - done, done);
+          if (n === 0) throw new Error(`it ends after ${done} of ${size} bytes`);
+          done += n;
+        }
+        out[at] = dest;
+      } catch (err) {
+        out[at] = new IpcError('ERR_IPC_DECODE', `item lost: its out-of-line segment '${name}' cannot be read`, { cause: err });
+      } finally {
+        closeSync(fd!);
+        unlinkName(name);
+      }
     }
     return out;
   }
 
-  #openSegment(name: string): SharedMemory {
-    return this.#segCache.get(name) ?? SharedMemory.open(name);
+  /**
+   * Opens the segment of an out-of-line item: a reusable one is mapped (and the mapping kept), a
+   * one-shot one (exactly as long as its item) is only opened, to be read with read(2).
+   */
+  #openSegment(at: number, name: string, size: number, into: Uint8Array | undefined): OutOfLine {
+    const cached = this.#segCache.get(name);
+    if (cached) return { at, name, size, into, seg: cached, fd: undefined };
+    let fd: number;
+    try {
+      fd = openSync(`/dev/shm/${name}`, 'r');
+    } catch (err) {
+      throw fromSystemError(err, `cannot open the out-of-line segment '${name}'`);
+    }
+    let st;
+    try {
+      st = fstatSync(fd);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    if (st.size === size) return { at, name, size, into, seg: undefined, fd };
+    closeSync(fd);
+    return { at, name, size, into, seg: SharedMemory.open(name), fd: undefined };
   }
 
   /** Keeps the mapping of a reusable segment for its next item (names are never reused). */
@@ -1298,18 +1383,28 @@ let slabUsed = 0;
  */
 function copyOut(from: Uint8Array, start: number, len: number): Uint8Array {
   if (len <= SLAB_MAX_ITEM) {
-    if (slabUsed + len > slab.byteLength) {
-      slab = new ArrayBuffer(SLAB_BYTES);
-      slabUsed = 0;
-    }
-    const out = new Uint8Array(slab, slabUsed, len);
+    const out = outBuffer(len);
     out.set(from.subarray(start, start + len));
-    slabUsed = (slabUsed + len + 7) & ~7;
     return out;
   }
   if (len < 65_536) return from.slice(start, start + len);
   const b = Buffer.allocUnsafeSlow(len);
   b.set(from.subarray(start, start + len));
+  return new Uint8Array(b.buffer, b.byteOffset, len);
+}
+
+/** Room for a private copy of `len` bytes (not zeroed: the caller fills all of it). */
+function outBuffer(len: number): Uint8Array {
+  if (len <= SLAB_MAX_ITEM) {
+    if (slabUsed + len > slab.byteLength) {
+      slab = new ArrayBuffer(SLAB_BYTES);
+      slabUsed = 0;
+    }
+    const out = new Uint8Array(slab, slabUsed, len);
+    slabUsed = (slabUsed + len + 7) & ~7;
+    return out;
+  }
+  const b = Buffer.allocUnsafeSlow(len);
   return new Uint8Array(b.buffer, b.byteOffset, len);
 }
 
