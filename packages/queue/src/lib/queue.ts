@@ -283,11 +283,14 @@ const POOL_IDLE_MS = 1000;
 const livePools = new Set<Pool>();
 let poolExitHook = false;
 
-/** Gives a segment up: unlinked now if free, else by the consumer that copies its item out. */
+/**
+ * Gives a segment up: unlinked now if free (and its name still ours: a queue re-created under the
+ * same name after a dispose may use it again), else by the consumer that copies its item out.
+ */
 function letGo(p: PoolSegment): void {
   const at = p.pool.segments.indexOf(p);
   if (at >= 0) p.pool.segments.splice(at, 1);
-  if (Atomics.compareExchange(p.state, 0, SEG_BUSY, SEG_ORPHAN) !== SEG_BUSY) unlinkName(p.name);
+  if (Atomics.compareExchange(p.state, 0, SEG_BUSY, SEG_ORPHAN) !== SEG_BUSY && inodeOf(p.name) === p.ino) unlinkName(p.name);
   p.seg.close();
 }
 
