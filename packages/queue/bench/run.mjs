@@ -1,7 +1,9 @@
 // @ipc/queue benchmarks: items/s from producer processes to consumers for small objects (structured
 // codec), 64 B, 4 KiB and 1 MiB byte items (bytes codec), 1->1 and 2->2, against what a Node or
 // Python user would otherwise pick, measured in the same run: process.send (json and advanced), a
-// framed Unix socket, Python's multiprocessing.Queue; and memcpy for the 1 MiB row.
+// framed Unix socket, Python's multiprocessing.Queue; and memcpy for the 1 MiB rows (cache-hot, and 1 MiB
+// blocks over a 64 MiB region, bound by memory bandwidth). 1 MiB items also go through getBytes({ into })
+// into one reused buffer, and out of line (a 1 MiB ring, so each item travels in a segment of its own).
 // Runs the built dist: build first (`pnpm turbo run build --filter=@ipc/queue...`).
 
 import { fork } from 'node:child_process';
@@ -51,10 +53,13 @@ const doneOf = (peer) =>
     }),
   );
 
-/** Our queue, P producer processes -> C consumers (the parent when C is 0): items/s (MB/s with mb). */
-async function queueCase(kind, count, producers = 1, consumers = 0, mb = false) {
+/**
+ * Our queue, P producer processes -> C consumers (the parent when C is 0): items/s (MB/s with mb).
+ * `into`: the parent takes items with getBytes({ into }) into one reused buffer; `ring`: the ring's bytes.
+ */
+async function queueCase(kind, count, producers = 1, consumers = 0, mb = false, { into = false, ring } = {}) {
   const codec = kind === 'obj' ? 'structured' : 'bytes';
-  const capacityBytes = kind === '1m' ? 8 * MiB : 4 * MiB;
+  const capacityBytes = ring ?? (kind === '1m' ? 8 * MiB : 4 * MiB);
   const q = new Queue({ codec, capacityBytes });
   try {
     const ps = Array.from({ length: producers }, () => spawnPeer(['queue-produce', kind, String(count / producers), q.name]));
@@ -65,8 +70,10 @@ async function queueCase(kind, count, producers = 1, consumers = 0, mb = false) 
     for (const p of [...cs, ...ps]) p.child.send('go');
     const peersFailed = Promise.race([...ps, ...cs].map((p) => p.failed));
     if (consumers === 0) {
+      const buf = into ? Buffer.allocUnsafe(SIZE[kind]) : undefined;
       const getAll = (async () => {
-        for (let i = 0; i < count; i++) await q.get();
+        if (buf) for (let i = 0; i < count; i++) await q.getBytes({ into: buf });
+        else for (let i = 0; i < count; i++) await q.get();
       })();
       await Promise.race([getAll, peersFailed]);
     } else await Promise.race([Promise.all(dones), peersFailed]);
@@ -159,12 +166,17 @@ async function pythonCase(kind, count, mode = '1to1', mb = false) {
   return mb ? (value * SIZE[kind]) / 1e6 : value;
 }
 
-function memcpyCase() {
-  const src = Buffer.alloc(MiB, 1);
-  const dst = Buffer.alloc(MiB);
+/** memcpy of 1 MiB: the same block again and again (cache-hot), or blocks walking over a `region`. */
+function memcpyCase(region = MiB) {
+  const src = Buffer.alloc(region, 1);
+  const dst = Buffer.alloc(region);
+  const blocks = region / MiB;
   const n = scale(3000, 100);
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) src.copy(dst, 0, 0, MiB);
+  for (let i = 0; i < n; i++) {
+    const at = (i % blocks) * MiB;
+    src.copy(dst, at, at, at + MiB);
+  }
   return (n * MiB) / ((performance.now() - t0) / 1000) / 1e6;
 }
 
@@ -187,9 +199,12 @@ const cases = [
   { name: 'process.send json 4 KiB', unit: 'items/s', fn: () => sendCase('4k', scale(20_000, 1000), 'json') },
   { name: 'unix socket frames 4 KiB', unit: 'items/s', fn: () => socketCase('4k', scale(20_000, 1000)) },
   { name: 'queue 1 MiB 1->1', unit: 'MB/s', baseline: 'memcpy 1 MiB', fn: () => queueCase('1m', scale(3000, 100), 1, 0, true) },
+  { name: 'queue 1 MiB 1->1 getBytes into', unit: 'MB/s', baseline: 'memcpy 1 MiB', fn: () => queueCase('1m', scale(3000, 100), 1, 0, true, { into: true }) },
+  { name: 'queue 1 MiB 1->1 out of line', unit: 'MB/s', baseline: 'memcpy 1 MiB', fn: () => queueCase('1m', scale(1000, 100), 1, 0, true, { ring: MiB }) },
   { name: 'process.send advanced 1 MiB', unit: 'MB/s', fn: () => sendCase('1m', scale(300, 20), 'advanced', true) },
   { name: 'unix socket frames 1 MiB', unit: 'MB/s', fn: () => socketCase('1m', scale(500, 20), true) },
-  { name: 'memcpy 1 MiB', unit: 'MB/s', fn: memcpyCase },
+  { name: 'memcpy 1 MiB', unit: 'MB/s', fn: () => memcpyCase() },
+  { name: 'memcpy 1 MiB blocks over a 64 MiB region', unit: 'MB/s', fn: () => memcpyCase(64 * MiB) },
 ];
 if (py) {
   cases.push(

@@ -11,4 +11,4 @@ export {
   Queue,
   SimpleQueue,
 } from './lib/queue.js';
-export type { OpenQueueOptions, QueueOptions } from './lib/queue.js';
+export type { GetBytesOptions, OpenQueueOptions, QueueOptions } from './lib/queue.js';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcError } from '@ipc/core';
 import { JoinableQueue, Queue } from '@ipc/queue';
@@ -53,6 +54,120 @@ describe('Queue across processes and threads', () => {
       expect(item[item.length - 1]).toBe(k);
     }
     expect(await child.join({ timeout: 30_000 })).toBe(0);
+    expect(shmNames(`${q.name}-o`)).toEqual([]);
+  }, 60_000);
+
+  it('copies items into the caller\'s buffer with getBytes({ into }), in line and out of line', async () => {
+    const q = fx.queue(new Queue<Uint8Array>({ codec: 'bytes' }));
+    const sizes = [1 << 20, 3 << 20, 100_000, 1 << 20];
+    const buf = Buffer.alloc(4 << 20);
+    const child = fx.process('big-producer.mjs', [q, sizes]);
+    const failed = failure(child);
+    for (let k = 0; k < sizes.length; k++) {
+      const item = await Promise.race([q.getBytes({ timeout: 30_000, into: buf }), failed]);
+      expect(item.buffer).toBe(buf.buffer);
+      expect(item.byteOffset).toBe(0);
+      expect(item.byteLength).toBe(sizes[k]);
+      let bad = 0;
+      for (let j = 0; j < item.length; j += 4096) if (item[j] !== ((j / 4096 + k) & 255)) bad++;
+      expect(bad).toBe(0);
+      expect(item[item.length - 1]).toBe(k);
+    }
+    expect(await child.join({ timeout: 30_000 })).toBe(0);
+    expect(shmNames(`${q.name}-o`)).toEqual([]);
+  }, 60_000);
+
+  it('leaves an item longer than options.into first in the queue with ERR_IPC_TOO_LARGE, in line and out of line', async () => {
+    const q = fx.queue(new Queue<Uint8Array>({ codec: 'bytes' }));
+    const sizes = [1 << 20, 3 << 20];
+    // Both wait before anything is put: the first one's buffer is too small, so the item is the second one's.
+    const small = q.getBytes({ timeout: 30_000, into: new Uint8Array(1000) });
+    const big = q.getBytes({ timeout: 30_000, into: new Uint8Array(2 << 20) });
+    const child = fx.process('big-producer.mjs', [q, sizes]);
+    const failed = failure(child);
+    const refused = await Promise.race([small.then(() => undefined, (err: unknown) => err), failed]);
+    expect(IpcError.is(refused, 'ERR_IPC_TOO_LARGE')).toBe(true);
+    expect((refused as IpcError).details).toEqual({ length: 1 << 20, capacity: 1000 });
+    const first = await Promise.race([big, failed]);
+    expect(first.byteLength).toBe(1 << 20);
+    expect(first[first.length - 1]).toBe(0);
+    // The out-of-line item: refused, still queued with its segment, then taken whole.
+    const err = await Promise.race([q.getBytes({ timeout: 30_000, into: new Uint8Array(2 << 20) }).then(() => undefined, (e: unknown) => e), failed]);
+    expect(IpcError.is(err, 'ERR_IPC_TOO_LARGE')).toBe(true);
+    expect((err as IpcError).details).toEqual({ length: 3 << 20, capacity: 2 << 20 });
+    expect(q.size()).toBe(1);
+    expect(shmNames(`${q.name}-o`)).toHaveLength(1);
+    const second = await q.getBytes({ timeout: 0 });
+    expect(second.byteLength).toBe(3 << 20);
+    let bad = 0;
+    for (let j = 0; j < second.length; j += 4096) if (second[j] !== ((j / 4096 + 1) & 255)) bad++;
+    expect(bad).toBe(0);
+    expect(await child.join({ timeout: 30_000 })).toBe(0);
+    expect(shmNames(`${q.name}-o`)).toEqual([]);
+  }, 60_000);
+
+  it('reuses out-of-line segments: 40 items through a 1 MiB ring arrive intact from at most 4 segments, none left behind', async () => {
+    const q = fx.queue(new Queue<Uint8Array>({ codec: 'bytes', capacityBytes: 1 << 20, maxsize: 2 }));
+    const size = 600_000;
+    const child = fx.process('pool-producer.mjs', [q, 40, size]);
+    const failed = failure(child);
+    const seen = new Set<string>();
+    for (let k = 0; k < 40; k++) {
+      const item = await Promise.race([q.get({ timeout: 30_000 }), failed]);
+      for (const n of shmNames(`${q.name}-o`)) seen.add(n);
+      expect(item.byteLength).toBe(size);
+      let bad = 0;
+      for (let j = 0; j < size; j += 997) if (item[j] !== ((j + k) & 255)) bad++;
+      expect(bad).toBe(0);
+      expect(item[size - 1]).toBe(k);
+    }
+    expect(seen.size).toBeGreaterThan(0);
+    expect(seen.size).toBeLessThanOrEqual(8); // 4 unless a stall let one idle past the trim
+    expect(await child.join({ timeout: 30_000 })).toBe(0);
+    expect(shmNames(`${q.name}-o`)).toEqual([]);
+  }, 60_000);
+
+  it('delivers the queued item of a SIGKILLed producer from its reusable segment; sweep() removes the free ones', async () => {
+    const q = fx.queue(new Queue<Uint8Array>({ codec: 'bytes', capacityBytes: 1 << 20 }));
+    const flag = fx.segment(4);
+    const size = 600_000;
+    const child = fx.process('pool-producer.mjs', [q, 3, size, flag]);
+    await until(() => Atomics.load(new Int32Array(flag.buffer), 0) === 1);
+    expect((await q.get({ timeout: 5_000 }))[size - 1]).toBe(0);
+    expect((await q.get({ timeout: 5_000 }))[size - 1]).toBe(1);
+    expect(shmNames(`${q.name}-o`)).toHaveLength(3);
+    child.kill();
+    await child.join({ timeout: 20_000 }).catch(() => undefined);
+    expect(q.sweep()).toBe(2);
+    expect(shmNames(`${q.name}-o`)).toHaveLength(1);
+    const last = await q.get({ timeout: 5_000 });
+    let bad = 0;
+    for (let j = 0; j < size; j += 997) if (last[j] !== ((j + 2) & 255)) bad++;
+    expect(bad).toBe(0);
+    expect(last[size - 1]).toBe(2);
+    expect(shmNames(`${q.name}-o`)).toEqual([]);
+  }, 60_000);
+
+  it('moves one-shot out-of-line items with write(2) and read(2): no process keeps them mapped after the unlink', async () => {
+    // Items over the pool's bytes (4 rings) go in one-shot segments.
+    const q = fx.queue(new Queue<Uint8Array>({ codec: 'bytes', capacityBytes: 64 * 1024 }));
+    const flag = fx.segment(4);
+    const size = 300_000;
+    const child = fx.process('pool-producer.mjs', [q, 20, size, flag]);
+    const failed = failure(child);
+    const into = new Uint8Array(size);
+    for (let k = 0; k < 20; k++) {
+      const item = k % 2 ? await Promise.race([q.get({ timeout: 30_000 }), failed]) : await Promise.race([q.getBytes({ timeout: 30_000, into }), failed]);
+      expect(item.byteLength).toBe(size);
+      let bad = 0;
+      for (let j = 0; j < size; j += 997) if (item[j] !== ((j + k) & 255)) bad++;
+      expect(bad).toBe(0);
+      expect(item[size - 1]).toBe(k);
+    }
+    await until(() => Atomics.load(new Int32Array(flag.buffer), 0) === 1);
+    const mapped = (pid: number | string) => readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').filter((l) => l.includes(`/dev/shm/${q.name}-o`));
+    expect(mapped('self')).toEqual([]);
+    expect(mapped(child.pid!)).toEqual([]);
     expect(shmNames(`${q.name}-o`)).toEqual([]);
   }, 60_000);
 

@@ -133,14 +133,31 @@ describe('Queue items', () => {
     while (expected < next) expect((await q.get())[0]).toBe(expected++ & 255);
   });
 
-  it('sends an item over half the ring out of line, and one at half inline', async () => {
+  it('sends an item over half the ring out of line, and one at half inline; the producer reuses the segment', async () => {
     const q = track(new Queue<Uint8Array>({ capacityBytes: 8192, codec: 'bytes' }));
-    await q.put(new Uint8Array(4096 - 8));
+    const producer = track(Queue.open<Uint8Array>(q.name));
+    await producer.put(new Uint8Array(4096 - 8));
     expect(outOfLine(q)).toEqual([]);
-    await q.put(new Uint8Array(4096 - 7));
-    expect(outOfLine(q)).toHaveLength(1);
+    await producer.put(new Uint8Array(4096 - 7));
+    const names = outOfLine(q);
+    expect(names).toHaveLength(1);
     expect((await q.get()).length).toBe(4088);
     expect((await q.get()).length).toBe(4089);
+    // Copied out, so free for the producer's next large item; unlinked when the producer lets go.
+    await producer.put(new Uint8Array(4090).fill(7));
+    expect(outOfLine(q)).toEqual(names);
+    expect(await q.get()).toEqual(new Uint8Array(4090).fill(7));
+    await producer[Symbol.asyncDispose]();
+    expect(outOfLine(q)).toEqual([]);
+  });
+
+  it('unlinks a reusable out-of-line segment left unused for a second', async () => {
+    const q = track(new Queue<Uint8Array>({ capacityBytes: 8192, codec: 'bytes' }));
+    await q.put(new Uint8Array(5000));
+    await q.get();
+    expect(outOfLine(q)).toHaveLength(1);
+    const end = performance.now() + 10_000;
+    while (outOfLine(q).length > 0 && performance.now() < end) await new Promise((r) => setTimeout(r, 50));
     expect(outOfLine(q)).toEqual([]);
   });
 
@@ -175,6 +192,19 @@ describe('Queue items', () => {
     const bytes = await q.getBytes();
     await q.putBytes(bytes);
     expect(await q.get()).toEqual({ x: 1 });
+  });
+
+  it('checks options.into, and fills it from the start', async () => {
+    const q = track(new Queue({ codec: 'bytes' }));
+    await expect(q.getBytes({ into: [1, 2] as never })).rejects.toThrow(TypeError);
+    await expect(q.getBytes({ into: new Uint16Array(4) as never })).rejects.toThrow(/options.into must be a Uint8Array/);
+    await q.putBytes(new Uint8Array([1, 2, 3]));
+    await q.putBytes(new Uint8Array(0));
+    const into = new Uint8Array(8).fill(9);
+    expect(Array.from(await q.getBytes({ into }))).toEqual([1, 2, 3]);
+    expect(Array.from(into)).toEqual([1, 2, 3, 9, 9, 9, 9, 9]);
+    expect((await q.getBytes({ into: new Uint8Array(0), timeout: 0 })).byteLength).toBe(0);
+    expect(q.size()).toBe(0);
   });
 
   it('does not see a put that timed out or was aborted, and drops its out-of-line segment', async () => {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import {
   IpcError,
   SharedMemory,
   abortError,
   codecName,
+  fromSystemError,
   isProcessAlive,
   iterateUntilClosed,
   moduleUrl,
@@ -113,8 +114,9 @@ export interface QueueOptions<T = unknown> {
   codec?: Codec<T> | CodecName | undefined;
   /**
    * The largest encoded item (default 64 MiB, at most 1 GiB). Items over half the ring travel
-   * out of line in a segment of their own (copied once); items over this bound are refused with
-   * `ERR_IPC_TOO_LARGE` before anything is written.
+   * out of line in a segment of their own (never chunked through the ring; its producer reuses it
+   * once it was copied out); items over this bound are refused with `ERR_IPC_TOO_LARGE` before
+   * anything is written.
    */
   maxItemBytes?: number | undefined;
   /** Unlink the queue (and its out-of-line segments) when the creating process exits (default true). */
@@ -127,8 +129,21 @@ export interface OpenQueueOptions<T = unknown> {
   codec?: Codec<T> | CodecName | undefined;
 }
 
+/** Options of {@link Queue.getBytes}. */
+export interface GetBytesOptions extends WaitOptions {
+  /**
+   * Copy the item into this buffer and return a view of it (`into.subarray(0, length)`) instead of
+   * a new allocation, like Python's `Connection.recv_bytes_into`. A receive loop that reuses one
+   * buffer saves a fresh allocation per item, and for large items the page faults of memory touched
+   * for the first time, which cost more than the copy. An item longer than `into` is refused with
+   * `ERR_IPC_TOO_LARGE` (`details: { length, capacity }`) and stays first in the queue.
+   */
+  into?: Uint8Array | undefined;
+}
+
 interface Getter {
   raw: boolean;
+  into: Uint8Array | undefined;
   resolve(value: unknown): void;
   reject(err: unknown): void;
 }
@@ -137,7 +152,31 @@ interface Prepared {
   kind: number;
   payload: Uint8Array;
   need: number;
-  segment: SharedMemory | undefined;
+  /** A one-shot out-of-line segment (its consumer unlinks it). */
+  segment: OneShot | undefined;
+  /** A reusable out-of-line segment of this producer's pool. */
+  pooled?: PoolSegment | undefined;
+}
+
+/**
+ * A reusable out-of-line segment: `cap` payload bytes, then a state word in the last 64 bytes.
+ * Writing fresh /dev/shm pages costs several times the copy (a page fault and a page clear per
+ * 4 KiB), so a producer writes its next large item into a segment its consumer has finished with.
+ */
+interface PoolSegment {
+  readonly seg: SharedMemory;
+  readonly name: string;
+  readonly cap: number;
+  readonly state: Int32Array;
+  readonly ino: number;
+  readonly pool: Pool;
+  lastUsed: number;
+}
+
+interface Pool {
+  readonly segments: PoolSegment[];
+  readonly maxBytes: number;
+  trim: NodeJS.Timeout | undefined;
 }
 
 interface Putter {
@@ -151,7 +190,22 @@ class Decoded {
   constructor(readonly value: unknown) {}
 }
 
-type Taken = Uint8Array | IpcError | Decoded;
+/** The next item did not fit the caller's `into` buffer: it was left in the queue. */
+class Refused {
+  constructor(readonly error: IpcError) {}
+}
+
+type Taken = Uint8Array | IpcError | Decoded | Refused;
+
+/** An out-of-line item taken under the lock, copied out after it: from a mapping or a descriptor. */
+interface OutOfLine {
+  at: number;
+  name: string;
+  size: number;
+  into: Uint8Array | undefined;
+  seg: SharedMemory | undefined;
+  fd: number | undefined;
+}
 
 function closedError(what: string): IpcError {
   return new IpcError('ERR_IPC_CLOSED', `${what}: the queue is closed`);
@@ -159,6 +213,14 @@ function closedError(what: string): IpcError {
 
 function tooLarge(bytes: number, max: number): IpcError {
   return new IpcError('ERR_IPC_TOO_LARGE', `item encodes to ${bytes} bytes, over maxItemBytes (${max})`, { details: { length: bytes, maxItemBytes: max } });
+}
+
+function intoTooSmall(length: number, capacity: number): Refused {
+  return new Refused(
+    new IpcError('ERR_IPC_TOO_LARGE', `the next item is ${length} bytes, over the ${capacity} bytes of options.into; it stays in the queue`, {
+      details: { length, capacity },
+    }),
+  );
 }
 
 function intOption(value: unknown, name: string, min: number, max: number): number {
@@ -200,6 +262,146 @@ function unlinkName(name: string): void {
 
 function sweepAll(name: string): void {
   for (const n of outOfLineNames(name)) unlinkName(n);
+}
+
+// Reusable out-of-line segments. The state word is written by the producer (BUSY when it writes an
+// item, ORPHAN when it lets the segment go) and by the consumer once it copied the item out (BUSY ->
+// FREE, or unlink when ORPHAN): exactly one of them unlinks it. A one-shot segment (the old kind, used
+// when the pool is full) is exactly as long as its item, and its consumer unlinks it.
+const SEG_STATE_BYTES = 64;
+const SEG_BUSY = 1;
+const SEG_FREE = 2;
+const SEG_ORPHAN = 3;
+/** Most reusable segments one producer handle keeps (in use or free). */
+const POOL_SEGMENTS = 4;
+/** Mappings of other producers' reusable segments a consumer handle keeps. */
+const SEG_CACHE = 8;
+/** A free segment unused this long is unlinked. */
+const POOL_IDLE_MS = 1000;
+
+// Producers' pools, let go at exit (a producer need not dispose its handle).
+const livePools = new Set<Pool>();
+let poolExitHook = false;
+
+/**
+ * Gives a segment up: unlinked now if free (and its name still ours: a queue re-created under the
+ * same name after a dispose may use it again), else by the consumer that copies its item out.
+ */
+function letGo(p: PoolSegment): void {
+  const at = p.pool.segments.indexOf(p);
+  if (at >= 0) p.pool.segments.splice(at, 1);
+  if (Atomics.compareExchange(p.state, 0, SEG_BUSY, SEG_ORPHAN) !== SEG_BUSY && inodeOf(p.name) === p.ino) unlinkName(p.name);
+  p.seg.close();
+}
+
+/** Unlinks a segment no record names (an item that was never committed). */
+function dropPooled(p: PoolSegment): void {
+  Atomics.store(p.state, 0, SEG_FREE);
+  letGo(p);
+}
+
+function closePool(pool: Pool): void {
+  for (const p of [...pool.segments]) letGo(p);
+  if (pool.trim) clearInterval(pool.trim);
+  pool.trim = undefined;
+  livePools.delete(pool);
+}
+
+/**
+ * The consumer's side: done with the item in `seg` (`size` bytes), named `name`.
+ * @returns true when the segment went back to its producer (its next item may come in it)
+ */
+function releaseSegment(seg: SharedMemory, name: string, size: number): boolean {
+  if (seg.size !== size) {
+    const state = new Int32Array(seg.buffer, seg.size - SEG_STATE_BYTES, 1);
+    // Back to its producer, unless that one was killed since: then nobody else would unlink it.
+    if (Atomics.compareExchange(state, 0, SEG_BUSY, SEG_FREE) === SEG_BUSY && producerAlive(name)) return true;
+  }
+  try {
+    seg.unlink();
+  } catch {
+    // gone already (swept)
+  }
+  seg.close();
+  return false;
+}
+
+/**
+ * A one-shot out-of-line segment: a /dev/shm file exactly as long as its item, written and read
+ * with write(2) and read(2), never mapped. A mapping would keep its pages (and the /dev/shm space)
+ * after the unlink until V8 collects the buffer, which it does not hurry for shared memory.
+ */
+class OneShot {
+  private constructor(readonly name: string) {}
+
+  /**
+   * Creates `/dev/shm/<name>` holding `bytes`.
+   * @throws {IpcError} ERR_IPC_TOO_LARGE when /dev/shm cannot hold it
+   */
+  static write(name: string, bytes: Uint8Array): OneShot {
+    const path = `/dev/shm/${name}`;
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o600);
+    } catch (err) {
+      throw fromSystemError(err, `cannot create the out-of-line segment '${name}'`);
+    }
+    try {
+      for (let done = 0; done < bytes.byteLength; ) done += writeSync(fd, bytes, done, bytes.byteLength - done, done);
+    } catch (err) {
+      closeSync(fd);
+      unlinkName(name);
+      throw fromSystemError(err, `cannot write the out-of-line segment '${name}' (${bytes.byteLength} bytes)`);
+    }
+    closeSync(fd);
+    return new OneShot(name);
+  }
+
+  close(): void {
+    // nothing mapped, nothing open
+  }
+
+  unlink(): void {
+    unlinkName(this.name);
+  }
+}
+
+/** The record payload of an out-of-line item: its length, then the segment's name. */
+function outOfLinePayload(segName: string, len: number): Uint8Array {
+  const nameBytes = textEncoder.encode(segName);
+  const payload = new Uint8Array(4 + nameBytes.byteLength);
+  new DataView(payload.buffer).setUint32(0, len, true);
+  payload.set(nameBytes, 4);
+  return payload;
+}
+
+function align4k(n: number): number {
+  return Math.ceil(n / 4096) * 4096;
+}
+
+/**
+ * False when the producer named in a segment's name is gone. One kill(pid, 0) per item (reading
+ * /proc costs about as much as copying the item): a reused pid only makes a segment wait for sweep().
+ */
+function producerAlive(segName: string): boolean {
+  const m = /-o(\d+)-\d+-\d+$/.exec(segName);
+  if (!m) return true;
+  const pid = Number(m[1]);
+  if (pid === process.pid || !(pid > 0)) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+function inodeOf(name: string): number {
+  try {
+    return statSync(`/dev/shm/${name}`).ino;
+  } catch {
+    return -1;
+  }
 }
 
 const slots = new FinalizationRegistry<Attachment>((att) => att.release());
@@ -257,6 +459,9 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   #getKick: AbortController | undefined;
   readonly #disposed = new AbortController();
   #putKick: AbortController | undefined;
+  #pool: Pool | undefined;
+  // Reusable out-of-line segments this handle took items from, by name, least recently used first.
+  readonly #segCache = new Map<string, SharedMemory>();
 
   /**
    * Creates a queue (a new segment).
@@ -513,20 +718,87 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     if (len > this.maxItemBytes) throw tooLarge(len, this.maxItemBytes);
     const need = recordBytes(len);
     if (need <= this.#inlineMax) return { kind: KIND_DATA, payload: bytes, need, segment: undefined };
-    // Out of line: one copy into a segment of its own, before taking any lock.
-    const segName = `${this.name}-o${process.pid}-${selfStartTime()}-${Atomics.add(this.#h, H_OOL_SEQ, 1) >>> 0}`;
-    const seg = SharedMemory.create({ name: segName, size: len, unlinkOnExit: false });
-    try {
-      new Uint8Array(seg.buffer, 0, len).set(bytes);
-    } catch (err) {
-      seg.unlink();
-      throw err;
+    // Out of line: one copy into a segment of its own, before taking any lock; a reusable one when
+    // the pool has or can make one.
+    const pooled = this.#pooledSegment(len);
+    if (pooled) {
+      try {
+        new Uint8Array(pooled.seg.buffer, 0, len).set(bytes);
+      } catch (err) {
+        dropPooled(pooled);
+        throw err;
+      }
+      const payload = outOfLinePayload(pooled.name, len);
+      return { kind: KIND_OUT_OF_LINE, payload, need: recordBytes(payload.byteLength), segment: undefined, pooled };
     }
-    const nameBytes = textEncoder.encode(segName);
-    const payload = new Uint8Array(4 + nameBytes.byteLength);
-    new DataView(payload.buffer).setUint32(0, len, true);
-    payload.set(nameBytes, 4);
+    const segName = this.#segmentName();
+    const seg = OneShot.write(segName, bytes);
+    const payload = outOfLinePayload(segName, len);
     return { kind: KIND_OUT_OF_LINE, payload, need: recordBytes(payload.byteLength), segment: seg };
+  }
+
+  #segmentName(): string {
+    return `${this.name}-o${process.pid}-${selfStartTime()}-${Atomics.add(this.#h, H_OOL_SEQ, 1) >>> 0}`;
+  }
+
+  /**
+   * A free reusable segment of at least `len` bytes, marked BUSY; undefined when the pool is full of
+   * segments in use (or over its bytes): the item then goes in a one-shot segment.
+   */
+  #pooledSegment(len: number): PoolSegment | undefined {
+    let pool = this.#pool;
+    if (!pool) {
+      // Bounded by the ring's own size: a pool never holds more /dev/shm than 4 rings.
+      pool = this.#pool = { segments: [], maxBytes: 4 * this.capacityBytes, trim: undefined };
+    }
+    const segments = pool.segments;
+    let best: PoolSegment | undefined;
+    let used = 0;
+    for (const p of segments) {
+      used += p.cap;
+      if (p.cap >= len && Atomics.load(p.state, 0) === SEG_FREE && (!best || p.cap < best.cap)) best = p;
+    }
+    // Still ours? The creator unlinks every out-of-line name when it disposes of the queue.
+    if (best && inodeOf(best.name) !== best.ino) {
+      used -= best.cap;
+      letGo(best);
+      best = undefined;
+    }
+    if (!best) {
+      const cap = align4k(len);
+      // Make room: drop free segments (too small) until the new one fits.
+      for (const p of [...segments]) {
+        if (segments.length < POOL_SEGMENTS && used + cap <= pool.maxBytes) break;
+        if (Atomics.load(p.state, 0) === SEG_FREE) {
+          used -= p.cap;
+          letGo(p);
+        }
+      }
+      if (segments.length >= POOL_SEGMENTS || used + cap > pool.maxBytes) return undefined;
+      const name = this.#segmentName();
+      const seg = SharedMemory.create({ name, size: cap + SEG_STATE_BYTES, unlinkOnExit: false });
+      best = { seg, name, cap, state: new Int32Array(seg.buffer, cap, 1), ino: inodeOf(name), pool, lastUsed: 0 };
+      segments.push(best);
+      livePools.add(pool);
+      if (!poolExitHook) {
+        poolExitHook = true;
+        process.once('exit', () => {
+          for (const p of livePools) closePool(p);
+        });
+      }
+      if (!pool.trim) {
+        const owner = pool;
+        owner.trim = setInterval(() => {
+          const now = performance.now();
+          for (const p of [...owner.segments]) if (now - p.lastUsed > POOL_IDLE_MS && Atomics.load(p.state, 0) === SEG_FREE) letGo(p);
+          if (owner.segments.length === 0) closePool(owner);
+        }, POOL_IDLE_MS);
+        owner.trim.unref();
+      }
+    }
+    Atomics.store(best.state, 0, SEG_BUSY);
+    best.lastUsed = performance.now();
+    return best;
   }
 
   /** Writes one record if it fits; the TAIL store is the commit. */
@@ -644,21 +916,31 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   }
 
   /**
-   * Takes the next item's bytes without decoding them.
-   * @throws {IpcError} ERR_IPC_CLOSED, ERR_IPC_TIMEOUT, ERR_IPC_ABORTED
+   * Takes the next item's bytes without decoding them: in a new buffer, or copied into
+   * `options.into` (a view of it is returned; the next call with the same buffer overwrites it).
+   * @param options - `{ timeout, signal, into }`
+   * @throws {IpcError} ERR_IPC_CLOSED, ERR_IPC_TIMEOUT, ERR_IPC_ABORTED; ERR_IPC_TOO_LARGE when the
+   * next item is longer than `into` (`details: { length, capacity }`; the item stays in the queue)
+   * @throws {TypeError} when `into` is not a Uint8Array
+   * @example
+   * const buf = Buffer.allocUnsafe(queue.maxItemBytes);
+   * for (;;) handle(await queue.getBytes({ into: buf })); // a view of buf, valid until the next call
    */
-  getBytes(options?: WaitOptions): Promise<Uint8Array> {
-    return this.#get(options, true) as Promise<Uint8Array>;
+  getBytes(options?: GetBytesOptions): Promise<Uint8Array> {
+    const into = options?.into;
+    if (into !== undefined && !(into instanceof Uint8Array)) return Promise.reject(new TypeError('options.into must be a Uint8Array'));
+    return this.#get(options, true, into) as Promise<Uint8Array>;
   }
 
-  #get(options: WaitOptions | undefined, raw: boolean): Promise<unknown> {
+  #get(options: WaitOptions | undefined, raw: boolean, into?: Uint8Array): Promise<unknown> {
     try {
       validateWaitOptions(options);
       if (this.#detached) throw closedError('get');
       if (options?.signal?.aborted) throw abortError(options.signal, 'get');
       if (this.#getters.length === 0) {
-        let got = this.#take(1, raw);
-        if (got.length === 0 && options?.timeout !== 0 && Atomics.load(this.#h, H_CLOSED) === 0 && this.#spin()) got = this.#take(1, raw);
+        const intos = into ? [into] : undefined;
+        let got = this.#take(1, raw, intos);
+        if (got.length === 0 && options?.timeout !== 0 && Atomics.load(this.#h, H_CLOSED) === 0 && this.#spin()) got = this.#take(1, raw, intos);
         if (got.length > 0) return Promise.resolve(this.#finish(got[0]!, raw));
         if (Atomics.load(this.#h, H_CLOSED) !== 0) throw closedError('get');
         if (options?.timeout === 0) throw timeoutError(0, 'get');
@@ -669,7 +951,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     return waitFor<unknown>(
       options,
       (resolve, reject, scope) => {
-        const g: Getter = { raw, resolve, reject };
+        const g: Getter = { raw, into, resolve, reject };
         this.#getters.push(g);
         scope.onCleanup(() => {
           const at = this.#getters.indexOf(g);
@@ -720,6 +1002,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   #finish(taken: Taken, raw: boolean): unknown {
     if (taken instanceof Decoded) return taken.value;
     if (taken instanceof IpcError) throw taken;
+    if (taken instanceof Refused) throw taken.error;
     if (raw || this.#raw) return taken;
     return this.#fast ? decodeStructured(taken) : this.codec.decode(taken);
   }
@@ -730,13 +1013,17 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     return this.#fast ? encodeStructured(item) : this.codec.encode(item);
   }
 
-  /** Takes up to `max` items under one lock hold; copies them out; the HEAD store is the commit. */
-  #take(max: number, raw = false): Taken[] {
+  /**
+   * Takes up to `max` items under one lock hold; copies them out (item `n` into `intos[n]` when
+   * given); the HEAD store is the commit. An item longer than its `into` is not taken: a
+   * {@link Refused} ends the list.
+   */
+  #take(max: number, raw = false, intos?: ReadonlyArray<Uint8Array | undefined>): Taken[] {
     const h = this.#h;
     const out: Taken[] = [];
     if (Atomics.load(h, H_HEAD) === Atomics.load(h, H_TAIL)) return out;
     const att = this.#att!;
-    const mapped: Array<[number, SharedMemory, number]> = [];
+    const outside: OutOfLine[] = [];
     let freed = false;
     const died = att.lock(H_GET_LOCK);
     try {
@@ -760,19 +1047,33 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
           continue;
         }
         const start = off + RECORD_HEADER;
+        const into = intos?.[n];
         if (kind === KIND_DATA) {
-          // Plain data is decoded straight from the ring (no copy, no ArrayBuffer per item);
-          // anything else is copied out and decoded after the lock is released.
-          let v: unknown = NOT_PLAIN;
-          if (this.#fast && !raw) v = decodePlain(ring.subarray(start, start + len));
-          out.push(v === NOT_PLAIN ? copyOut(ring, start, len) : new Decoded(v));
+          if (into) {
+            if (len > into.byteLength) {
+              out.push(intoTooSmall(len, into.byteLength));
+              break;
+            }
+            into.set(ring.subarray(start, start + len));
+            out.push(into.subarray(0, len));
+          } else {
+            // Plain data is decoded straight from the ring (no copy, no ArrayBuffer per item);
+            // anything else is copied out and decoded after the lock is released.
+            let v: unknown = NOT_PLAIN;
+            if (this.#fast && !raw) v = decodePlain(ring.subarray(start, start + len));
+            out.push(v === NOT_PLAIN ? copyOut(ring, start, len) : new Decoded(v));
+          }
         }
         else if (kind === KIND_OUT_OF_LINE) {
           const size = new DataView(ring.buffer, ring.byteOffset + start, 4).getUint32(0, true);
+          if (into && size > into.byteLength) {
+            out.push(intoTooSmall(size, into.byteLength));
+            break;
+          }
           const segName = textDecoder.decode(ring.slice(start + 4, start + len));
           try {
-            // Mapped while we hold the lock, so that no sweeper can unlink it under us.
-            mapped.push([out.length, SharedMemory.open(segName), size]);
+            // Opened while we hold the lock, so that no sweeper can unlink it under us.
+            outside.push(this.#openSegment(out.length, segName, size, into));
             out.push(new Uint8Array(0));
           } catch (err) {
             out.push(new IpcError('ERR_IPC_DECODE', `item lost: its out-of-line segment '${segName}' is gone`, { cause: err }));
@@ -802,34 +1103,93 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       Atomics.add(h, H_NOT_FULL, 1);
       notify(h, H_NOT_FULL);
     }
-    for (const [at, seg, size] of mapped) {
-      out[at] = copyOut(new Uint8Array(seg.buffer), 0, size);
-      seg.unlink();
-      seg.close();
+    for (const o of outside) {
+      const { at, name, size, into, seg, fd } = o;
+      if (seg) {
+        if (into) {
+          into.set(new Uint8Array(seg.buffer, 0, size));
+          out[at] = into.subarray(0, size);
+        } else out[at] = copyOut(new Uint8Array(seg.buffer), 0, size);
+        if (releaseSegment(seg, name, size)) this.#keepSegment(name, seg);
+        else this.#segCache.delete(name);
+        continue;
+      }
+      // A one-shot segment: read(2) straight into the result, then unlink it.
+      const dest = into ? into.subarray(0, size) : outBuffer(size);
+      try {
+        for (let done = 0; done < size; ) {
+          const n = readSync(fd!, dest, done, size - done, done);
+          if (n === 0) throw new Error(`it ends after ${done} of ${size} bytes`);
+          done += n;
+        }
+        out[at] = dest;
+      } catch (err) {
+        out[at] = new IpcError('ERR_IPC_DECODE', `item lost: its out-of-line segment '${name}' cannot be read`, { cause: err });
+      } finally {
+        closeSync(fd!);
+        unlinkName(name);
+      }
     }
     return out;
   }
 
+  /**
+   * Opens the segment of an out-of-line item: a reusable one is mapped (and the mapping kept), a
+   * one-shot one (exactly as long as its item) is only opened, to be read with read(2).
+   */
+  #openSegment(at: number, name: string, size: number, into: Uint8Array | undefined): OutOfLine {
+    const cached = this.#segCache.get(name);
+    if (cached) return { at, name, size, into, seg: cached, fd: undefined };
+    let fd: number;
+    try {
+      fd = openSync(`/dev/shm/${name}`, 'r');
+    } catch (err) {
+      throw fromSystemError(err, `cannot open the out-of-line segment '${name}'`);
+    }
+    let st;
+    try {
+      st = fstatSync(fd);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    if (st.size === size) return { at, name, size, into, seg: undefined, fd };
+    closeSync(fd);
+    return { at, name, size, into, seg: SharedMemory.open(name), fd: undefined };
+  }
+
+  /** Keeps the mapping of a reusable segment for its next item (names are never reused). */
+  #keepSegment(name: string, seg: SharedMemory): void {
+    const cache = this.#segCache;
+    cache.delete(name);
+    cache.set(name, seg);
+    if (cache.size > SEG_CACHE) cache.delete(cache.keys().next().value!);
+  }
+
   #serveGetters(): void {
     const getters = this.#getters;
-    if (getters.length === 0) return;
-    let got: Taken[];
-    try {
-      got = this.#take(getters.length, getters.some((g) => g.raw));
-    } catch (err) {
-      getters.shift()!.reject(err);
-      return;
-    }
-    for (const t of got) {
-      const g = getters.shift()!;
-      let value: unknown;
+    // Again while a getter's `into` was too small: the item it left is the next getter's.
+    for (let again = true; again && getters.length > 0; ) {
+      let got: Taken[];
       try {
-        value = this.#finish(t, g.raw);
+        const intos = getters.some((g) => g.into) ? getters.map((g) => g.into) : undefined;
+        got = this.#take(getters.length, getters.some((g) => g.raw), intos);
       } catch (err) {
-        g.reject(err);
-        continue;
+        getters.shift()!.reject(err);
+        return;
       }
-      g.resolve(value);
+      again = got.length > 0 && got[got.length - 1] instanceof Refused;
+      for (const t of got) {
+        const g = getters.shift()!;
+        let value: unknown;
+        try {
+          value = this.#finish(t, g.raw);
+        } catch (err) {
+          g.reject(err);
+          continue;
+        }
+        g.resolve(value);
+      }
     }
     if (getters.length > 0 && Atomics.load(this.#h, H_CLOSED) !== 0 && Atomics.load(this.#h, H_HEAD) === Atomics.load(this.#h, H_TAIL)) {
       for (const g of getters.splice(0)) g.reject(closedError('get'));
@@ -915,6 +1275,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     slots.unregister(this);
     this.#att?.release();
     this.#att = undefined;
+    if (this.#pool) closePool(this.#pool);
+    this.#segCache.clear();
     if (this.#creator && this.#unlinkOnExit) {
       this.#shm.unlink();
       sweepAll(this.name);
@@ -1029,13 +1391,8 @@ let slabUsed = 0;
  */
 function copyOut(from: Uint8Array, start: number, len: number): Uint8Array {
   if (len <= SLAB_MAX_ITEM) {
-    if (slabUsed + len > slab.byteLength) {
-      slab = new ArrayBuffer(SLAB_BYTES);
-      slabUsed = 0;
-    }
-    const out = new Uint8Array(slab, slabUsed, len);
+    const out = outBuffer(len);
     out.set(from.subarray(start, start + len));
-    slabUsed = (slabUsed + len + 7) & ~7;
     return out;
   }
   if (len < 65_536) return from.slice(start, start + len);
@@ -1044,7 +1401,26 @@ function copyOut(from: Uint8Array, start: number, len: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, len);
 }
 
+/** Room for a private copy of `len` bytes (not zeroed: the caller fills all of it). */
+function outBuffer(len: number): Uint8Array {
+  if (len <= SLAB_MAX_ITEM) {
+    if (slabUsed + len > slab.byteLength) {
+      slab = new ArrayBuffer(SLAB_BYTES);
+      slabUsed = 0;
+    }
+    const out = new Uint8Array(slab, slabUsed, len);
+    slabUsed = (slabUsed + len + 7) & ~7;
+    return out;
+  }
+  const b = Buffer.allocUnsafeSlow(len);
+  return new Uint8Array(b.buffer, b.byteOffset, len);
+}
+
 function discard(rec: Prepared): void {
+  if (rec.pooled) {
+    dropPooled(rec.pooled);
+    rec.pooled = undefined;
+  }
   const seg = rec.segment;
   if (!seg) return;
   rec.segment = undefined;
