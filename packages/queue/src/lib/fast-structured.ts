@@ -37,6 +37,7 @@ const FALLBACK = new Fallback('fallback');
 
 let buf = new Uint8Array(4096);
 let view = new DataView(buf.buffer);
+let buf32 = new Int32Array(buf.buffer);
 let pos = 0;
 // Objects written so far in this value: a few in an array (cheaper than a Set), more in a Set.
 const seenFew: object[] = [];
@@ -70,6 +71,7 @@ function grow(need: number): void {
   next.set(buf.subarray(0, pos));
   buf = next;
   view = new DataView(buf.buffer);
+  buf32 = new Int32Array(buf.buffer);
 }
 
 // Every writer below first makes sure of its room with one comparison (`pos + n > buf.length`),
@@ -339,6 +341,11 @@ export function scratch(): Uint8Array {
   return buf;
 }
 
+/** {@link scratch} as 32-bit words (its length is a multiple of 4), for copying a word at a time. */
+export function scratch32(): Int32Array {
+  return buf32;
+}
+
 /**
  * Encodes `value` in V8's serialization format. The result is a view into a scratch buffer that
  * the next call overwrites: copy it before encoding again.
@@ -417,25 +424,22 @@ function readOneByte(len: number): string {
   if (at + len > end) throw FALLBACK;
   let s: string;
   if (len <= 24) {
+    const b = src;
+    const a = at;
     let h = len;
-    for (let i = 0; i < len; i++) h = (h * 31 + src[at + i]!) | 0;
+    for (let i = 0; i < len; i++) h = (h * 31 + b[a + i]!) | 0;
     const slot = h & 511;
     const c = cache[slot]!;
     if (c.length === len) {
-      let same = true;
-      for (let i = 0; i < len; i++) {
-        if (c.charCodeAt(i) !== src[at + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
-        at += len;
+      let i = 0;
+      while (i < len && c.charCodeAt(i) === b[a + i]) i++;
+      if (i === len) {
+        at = a + len;
         return c;
       }
     }
     s = '';
-    for (let i = 0; i < len; i++) s += String.fromCharCode(src[at + i]!);
+    for (let i = 0; i < len; i++) s += String.fromCharCode(b[a + i]!);
     cache[slot] = s;
   } else if (len < 64) {
     s = '';
@@ -574,12 +578,13 @@ function readObject(depth: number): Record<string, unknown> {
     }
     if (keys === undefined && n < kn) {
       const to = ends[n]!;
-      const l = to - from;
-      if (at + l <= end) {
-        let j = 0;
-        while (j < l && src[at + j] === kb[from + j]) j++;
-        if (j === l) {
-          at += l;
+      const a = at;
+      if (a + (to - from) <= end) {
+        const s = src;
+        let j = from;
+        while (j < to && s[a + j - from] === kb[j]) j++;
+        if (j === to) {
+          at = a + (to - from);
           from = to;
           // Never '__proto__' (learnReadShape leaves such shapes out): a plain store is right.
           o[known[n]!] = readValue(depth + 1);
