@@ -591,7 +591,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         this.#myTail = -1;
         this.#sweepSoon();
       }
-      if (Atomics.load(h, H_CLOSED) !== 0) throw closedError('put');
+      // A plain read: a put racing close() may go either way.
+      if (h[H_CLOSED] !== 0) throw closedError('put');
       // JP_TAIL equals TAIL outside a commit (recoverPut keeps it so), and sits on the producers'
       // own cache line: reading it spares a miss on TAIL's line, which the consumers poll.
       const tail = h[H_JP_TAIL]!;
@@ -828,7 +829,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         this.#myHead = -1;
         this.#sweepSoon();
       }
-      const oldHead = Atomics.load(h, H_HEAD);
+      // HEAD and GET_COUNT are written under this lock only: plain reads see the last holder's.
+      const oldHead = h[H_HEAD]!;
       if (oldHead !== this.#myHead || oldHead === this.#seenTail) this.#seenTail = Atomics.load(h, H_TAIL);
       const tail = this.#seenTail;
       const r32 = this.#ring32;
@@ -860,7 +862,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         break;
       }
       if (!other && head !== oldHead) {
-        const oldCount = Atomics.load(h, H_GET_COUNT);
+        const oldCount = h[H_GET_COUNT]!;
         const newCount = (oldCount + n) | 0;
         h[H_JG_OLD_HEAD] = oldHead;
         h[H_JG_OLD_COUNT] = oldCount;
