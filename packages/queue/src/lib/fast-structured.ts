@@ -177,9 +177,11 @@ const shapeKeys: string[][] = new Array<string[]>(SHAPE_DEPTHS).fill(NO_KEYS);
 const shapeBytes: Uint8Array[] = new Array<Uint8Array>(SHAPE_DEPTHS).fill(new Uint8Array(0));
 const shapeEnds: Int32Array[] = new Array<Int32Array>(SHAPE_DEPTHS).fill(new Int32Array(0));
 
+// Checked once per encode: an enumerable property on Object.prototype would show up in for-in.
+let forInOwn = true;
+
 /** True while Object.prototype has no enumerable property (so for-in lists own keys only). */
 function prototypeClean(): boolean {
-  // eslint-disable-next-line no-unreachable-loop
   for (const _ in Object.prototype) return false;
   return true;
 }
@@ -250,9 +252,6 @@ function learnShape(keys: string[], depth: number): void {
   shapeBytes[depth] = bytes;
   shapeEnds[depth] = ends;
 }
-
-// Checked once per encode: an enumerable property on Object.prototype would show up in for-in.
-let forInOwn = true;
 
 function writeValue(v: unknown, depth: number): void {
   // `typeof v === '...'` tests compile to type checks; a switch on typeof builds the string.

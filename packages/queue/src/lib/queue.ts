@@ -210,6 +210,8 @@ function sweepAll(name: string): void {
 const slots = new FinalizationRegistry<Attachment>((att) => att.release());
 
 const RESOLVED = Promise.resolve();
+/** Equal to no ring index (those are int32): what #myTail and #myHead hold before a first commit. */
+const NO_INDEX = 2 ** 32;
 
 // State handed from Queue.open to the constructor.
 let opening: { shm: SharedMemory; codec: Codec<unknown> } | undefined;
@@ -267,11 +269,11 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   // Producer side: TAIL as this handle last wrote it, and HEAD / GET_COUNT as last read. While
   // TAIL is still ours (no other producer committed since), the consumers can only have moved HEAD
   // forward, up to it: a stale HEAD under-counts the free space, never over-counts it.
-  #myTail = -1;
+  #myTail = NO_INDEX;
   #seenHead = 0;
   #seenGetCount = 0;
   // Consumer side, the same way round: HEAD as this handle last wrote it and TAIL as last read.
-  #myHead = -1;
+  #myHead = NO_INDEX;
   #seenTail = 0;
   // What #takeOne decoded (when it returns DECODED).
   #decoded: unknown = undefined;
@@ -588,7 +590,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     try {
       if (died) {
         recoverPut(h);
-        this.#myTail = -1;
+        this.#myTail = NO_INDEX;
         this.#sweepSoon();
       }
       // A plain read: a put racing close() may go either way.
@@ -826,7 +828,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     try {
       if (died) {
         recoverGet(h);
-        this.#myHead = -1;
+        this.#myHead = NO_INDEX;
         this.#sweepSoon();
       }
       // HEAD and GET_COUNT are written under this lock only: plain reads see the last holder's.
