@@ -627,8 +627,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         // The scratch buffer, a word at a time: the record's padding takes the last word's excess.
         const w = at >> 2;
         for (let i = 0, n = (len + 3) >> 2; i < n; i++) r32[w + i] = words[i]!;
-      } else if (len <= 64) for (let i = 0; i < len; i++) ring[at + i] = payload[i]!;
-      else ring.set(len === payload.byteLength ? payload : payload.subarray(0, len), at);
+      } else ring.set(len === payload.byteLength ? payload : payload.subarray(0, len), at);
       const newTail = (tail + need) | 0;
       const newCount = (count + 1) | 0;
       // Redo journal: the record is complete, so a waiter that recovers the lock rolls it forward.
