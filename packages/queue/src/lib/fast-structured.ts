@@ -281,7 +281,7 @@ function writeValue(v: unknown, depth: number): void {
   }
   if (depth > 64 || wasSeen(v)) throw FALLBACK; // deep, shared or cyclic: keep identity semantics exact
   if (Array.isArray(v)) {
-    if (Object.getPrototypeOf(v) !== Array.prototype) throw FALLBACK;
+    // Any array, whatever its prototype: V8 writes an Array subclass instance as a plain array too.
     const len = v.length;
     if (pos + 12 > buf.length) grow(12);
     buf[pos++] = T_BEGIN_DENSE;
