@@ -2,7 +2,7 @@ import { deserialize, serialize } from 'node:v8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IpcError } from '@ipc/core';
-import { decodeStructured, encodeStructured } from './fast-structured.js';
+import { NOT_PLAIN, decodePlainAt, decodeStructured, encodeStructured, encodeToScratch, scratch } from './fast-structured.js';
 
 const plain = fc.jsonValue().chain((v) => fc.constantFrom(v, { wrap: v, list: [v, v === undefined ? null : 1], u: undefined, neg0: -0, big: 2 ** 40, s: 'é€\u{1F600}' }));
 
@@ -68,5 +68,100 @@ describe('the structured fast path', () => {
     expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(back).toEqual(deserialize(serialize(v)));
+  });
+
+  // Both ends remember the last key list per depth; items that change shape from one to the next
+  // must still come out exactly as node:v8 writes and reads them.
+  const key = fc.oneof(fc.constantFrom('a', 'b', 'id', '__proto__', '0', '1', '10', '-1', '1.5', 'é', '€', 'toString', ''), fc.string({ maxLength: 4 }));
+  const shaped: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.double(), fc.string({ maxLength: 3 }), fc.boolean(), fc.constant(null), tie('object'), fc.array(tie('value'), { maxLength: 3 })),
+    object: fc.array(fc.tuple(key, tie('value')), { maxLength: 5 }).map((entries) => {
+      const o: Record<string, unknown> = {};
+      for (const [k, v] of entries) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+      return o;
+    }),
+  })).value;
+
+  it('keeps items of changing shapes exact through both shape caches, in a row', () => {
+    fc.assert(
+      fc.property(fc.array(shaped, { minLength: 1, maxLength: 8 }), (items) => {
+        for (const v of items) {
+          const want = deserialize(serialize(v)) as unknown;
+          const ours = encodeStructured(v).slice();
+          expect(deserialize(Buffer.from(ours))).toEqual(want);
+          // Key order too, which toEqual does not look at.
+          expect(JSON.stringify(deserialize(Buffer.from(ours)))).toBe(JSON.stringify(want));
+          expect(JSON.stringify(decodeStructured(ours))).toBe(JSON.stringify(want));
+          expect(decodeStructured(ours)).toEqual(want);
+          expect(JSON.stringify(decodeStructured(serialize(v)))).toBe(JSON.stringify(want));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  class Tagged<T> extends Array<T> {}
+
+  it('tells apart objects whose keys match the last shape in part, in another order, or with other value types', () => {
+    const items: unknown[] = [
+      { id: 1, name: 'x', tags: ['a'] },
+      { id: 'one', name: null, tags: { a: 1 } },
+      { name: 'x', id: 1, tags: [] },
+      { id: 1, name: 'x' },
+      { id: 1, name: 'x', tags: [], more: true },
+      JSON.parse('{"id": 1, "__proto__": {"p": 1}}'),
+      { id: 1, __proto__x: 2 },
+      { 2: 'two', 1: 'one', id: 3 },
+      { 1: 'one', 2: 'two', id: 3 },
+      [{ id: 1 }, { id: 2, x: 1 }, { x: 1, id: 2 }, { id: 3 }],
+      { a: { b: { c: 1 } } },
+      { a: { b: { d: 1 } } },
+      { a: { c: { b: 1 } } },
+      Object.assign(Object.create(null) as object, { id: 1, name: 'x', tags: ['a'] }),
+      { id: 1, name: 'x', tags: ['a'] },
+      // Arrays of any prototype: V8 writes them as plain arrays, and so do we.
+      Tagged.from(['a', 'b']),
+      Object.setPrototypeOf([1, 2], null) as unknown,
+      { list: Tagged.from([{ id: 1 }]) },
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const v of items) {
+        const bytes = encodeStructured(v).slice();
+        const back = decodeStructured(bytes);
+        const want = deserialize(serialize(v)) as unknown;
+        expect(back).toEqual(want);
+        expect(JSON.stringify(back)).toBe(JSON.stringify(want));
+        expect(Object.getPrototypeOf(back)).toBe(Object.getPrototypeOf(want));
+        expect(Buffer.from(bytes).equals(serialize(v)) || !Array.isArray(v)).toBe(true);
+        // And what v8.serialize writes for it reads back the same through our decoder.
+        expect(JSON.stringify(decodeStructured(serialize(v)))).toBe(JSON.stringify(want));
+      }
+    }
+    const proto = decodeStructured(encodeStructured(JSON.parse('{"id": 1, "__proto__": {"p": 1}}')).slice()) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
+    expect(Object.keys(proto)).toEqual(['id', '__proto__']);
+  });
+
+  it('lists own keys only, even when Object.prototype has an enumerable property', () => {
+    const v = { id: 1, name: 'x' };
+    encodeStructured(v);
+    (Object.prototype as Record<string, unknown>).polluted = 1;
+    try {
+      expect(deserialize(Buffer.from(encodeStructured(v)))).toEqual(v);
+      expect(Object.keys(deserialize(Buffer.from(encodeStructured({ z: 1 }))) as object)).toEqual(['z']);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted;
+    }
+  });
+
+  it('encodes into its scratch buffer, growing it, and decodes at an offset in a larger buffer', () => {
+    const big = { text: 'x'.repeat(10_000), list: Array.from({ length: 500 }, (_, i) => ({ i, s: 'é'.repeat(i % 5) })) };
+    const len = encodeToScratch(big);
+    const bytes = scratch().slice(0, len);
+    expect(Buffer.from(bytes)).toEqual(serialize(big));
+    const host = new Uint8Array(len + 100);
+    host.set(bytes, 37);
+    expect(decodePlainAt(host, 37, len)).toEqual(big);
+    expect(decodePlainAt(host, 37, len - 1)).toBe(NOT_PLAIN);
   });
 });

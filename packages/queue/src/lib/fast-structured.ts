@@ -37,6 +37,7 @@ const FALLBACK = new Fallback('fallback');
 
 let buf = new Uint8Array(4096);
 let view = new DataView(buf.buffer);
+let buf32 = new Int32Array(buf.buffer);
 let pos = 0;
 // Objects written so far in this value: a few in an array (cheaper than a Set), more in a Set.
 const seenFew: object[] = [];
@@ -62,21 +63,29 @@ function resetSeen(): void {
 
 const EMPTY_OBJECT = {};
 
+/** Makes room for `need` more bytes at `pos`. */
 function grow(need: number): void {
-  if (pos + need <= buf.length) return;
   let size = buf.length * 2;
   while (size < pos + need) size *= 2;
   const next = new Uint8Array(size);
   next.set(buf.subarray(0, pos));
   buf = next;
   view = new DataView(buf.buffer);
+  buf32 = new Int32Array(buf.buffer);
 }
 
+// Every writer below first makes sure of its room with one comparison (`pos + n > buf.length`),
+// and calls grow() only when that fails.
+
+/** A varint of a non-negative integer below 2^53; the caller reserved 8 bytes (10 above 2^49). */
 function varint(n: number): void {
-  grow(10);
+  if (n < 0x80) {
+    buf[pos++] = n;
+    return;
+  }
   while (n >= 0x80) {
     buf[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
+    n = n >= 0x1000_0000 ? Math.floor(n / 128) : n >>> 7;
   }
   buf[pos++] = n;
 }
@@ -91,12 +100,13 @@ function varintBytes(n: number): number {
 }
 
 function writeNumber(n: number): void {
-  if ((n | 0) === n && !Object.is(n, -0)) {
-    grow(6);
+  if (pos + 10 > buf.length) grow(10);
+  if ((n | 0) === n && (n !== 0 || 1 / n > 0)) {
     buf[pos++] = T_INT32;
-    varint(((n << 1) ^ (n >> 31)) >>> 0);
+    const z = ((n << 1) ^ (n >> 31)) >>> 0;
+    if (z < 0x80) buf[pos++] = z;
+    else varint(z);
   } else {
-    grow(9);
     buf[pos++] = T_DOUBLE;
     view.setFloat64(pos, n, true);
     pos += 8;
@@ -105,6 +115,27 @@ function writeNumber(n: number): void {
 
 function writeString(s: string): void {
   const len = s.length;
+  if (pos + len + 12 > buf.length) grow(len + 12);
+  if (len < 0x80) {
+    // Optimistically one byte: copy while checking, and start over as two-byte at the first wide char.
+    const start = pos;
+    buf[pos] = T_ONE_BYTE;
+    buf[pos + 1] = len;
+    let p = pos + 2;
+    let i = 0;
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0xff) break;
+      buf[p++] = c;
+    }
+    if (i === len) {
+      pos = p;
+      return;
+    }
+    pos = start;
+    writeTwoByte(s);
+    return;
+  }
   let oneByte = true;
   for (let i = 0; i < len; i++) {
     if (s.charCodeAt(i) > 0xff) {
@@ -112,15 +143,19 @@ function writeString(s: string): void {
       break;
     }
   }
-  if (oneByte) {
-    grow(1 + 5 + len);
-    buf[pos++] = T_ONE_BYTE;
-    varint(len);
-    for (let i = 0; i < len; i++) buf[pos++] = s.charCodeAt(i);
+  if (!oneByte) {
+    writeTwoByte(s);
     return;
   }
+  buf[pos++] = T_ONE_BYTE;
+  varint(len);
+  for (let i = 0; i < len; i++) buf[pos++] = s.charCodeAt(i);
+}
+
+function writeTwoByte(s: string): void {
+  const len = s.length;
   const bytes = len * 2;
-  grow(2 + 5 + bytes);
+  if (pos + bytes + 12 > buf.length) grow(bytes + 12);
   // V8 aligns two-byte string data to an even offset with a padding tag.
   if ((pos + 1 + varintBytes(bytes)) & 1) buf[pos++] = T_PADDING;
   buf[pos++] = T_TWO_BYTE;
@@ -132,64 +167,182 @@ function writeString(s: string): void {
   }
 }
 
-function writeValue(v: unknown, depth: number): void {
-  switch (typeof v) {
-    case 'number':
-      writeNumber(v);
-      return;
-    case 'string':
-      writeString(v);
-      return;
-    case 'boolean':
-      grow(1);
-      buf[pos++] = v ? T_TRUE : T_FALSE;
-      return;
-    case 'undefined':
-      grow(1);
-      buf[pos++] = T_UNDEFINED;
-      return;
-    case 'object':
-      break;
-    default:
-      throw FALLBACK; // bigint, symbol, function: node:v8 encodes or refuses them
+// Shape cache for objects, one entry per nesting depth: the last key list written at that depth
+// and those keys' encodings back to back, copied instead of encoded again while the keys come in
+// the same order (compared by identity first: objects of one shape hand out the same key strings).
+const SHAPE_DEPTHS = 8;
+const SHAPE_MAX_KEYS = 32;
+const NO_KEYS: string[] = [];
+const shapeKeys: string[][] = new Array<string[]>(SHAPE_DEPTHS).fill(NO_KEYS);
+const shapeBytes: Uint8Array[] = new Array<Uint8Array>(SHAPE_DEPTHS).fill(new Uint8Array(0));
+const shapeEnds: Int32Array[] = new Array<Int32Array>(SHAPE_DEPTHS).fill(new Int32Array(0));
+
+// Checked once per encode: an enumerable property on Object.prototype would show up in for-in.
+let forInOwn = true;
+
+/** True while Object.prototype has no enumerable property (so for-in lists own keys only). */
+function prototypeClean(): boolean {
+  for (const _ in Object.prototype) return false;
+  return true;
+}
+
+function writeObject(v: Record<string, unknown>, depth: number): void {
+  if (pos + 8 > buf.length) grow(8);
+  buf[pos++] = T_BEGIN_OBJECT;
+  let n = 0;
+  if (depth < SHAPE_DEPTHS && forInOwn) {
+    // for-in reads each value by the enum cache (no key array, no keyed lookup) on fast objects.
+    const known = shapeKeys[depth]!;
+    const kn = known.length;
+    let missKeys: string[] | undefined;
+    const kb = shapeBytes[depth]!;
+    const ends = shapeEnds[depth]!;
+    let from = 0;
+    for (const key in v) {
+      if (missKeys === undefined && n < kn && known[n] === key) {
+        const to = ends[n]!;
+        if (pos + (to - from) > buf.length) grow(to - from);
+        for (let j = from; j < to; j++) buf[pos++] = kb[j]!;
+        from = to;
+      } else {
+        if (missKeys === undefined) missKeys = known.slice(0, n);
+        missKeys.push(key);
+        writeString(key);
+      }
+      writeValue(v[key], depth + 1);
+      n++;
+    }
+    if (missKeys !== undefined || n !== kn) learnShape(missKeys ?? known.slice(0, n), depth);
+  } else {
+    const keys = Object.keys(v);
+    n = keys.length;
+    for (let i = 0; i < n; i++) {
+      const key = keys[i]!;
+      writeString(key);
+      writeValue(v[key], depth + 1);
+    }
   }
+  if (pos + 12 > buf.length) grow(12);
+  buf[pos++] = T_END_OBJECT;
+  varint(n);
+}
+
+/** Keeps `keys` as the shape at `depth` when they are few and all short one-byte strings. */
+function learnShape(keys: string[], depth: number): void {
+  const n = keys.length;
+  if (n > SHAPE_MAX_KEYS) return;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    if (k.length >= 0x80) return;
+    for (let j = 0; j < k.length; j++) if (k.charCodeAt(j) > 0xff) return;
+    total += 2 + k.length;
+  }
+  const bytes = new Uint8Array(total);
+  const ends = new Int32Array(n);
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    bytes[o++] = T_ONE_BYTE;
+    bytes[o++] = k.length;
+    for (let j = 0; j < k.length; j++) bytes[o++] = k.charCodeAt(j);
+    ends[i] = o;
+  }
+  shapeKeys[depth] = keys;
+  shapeBytes[depth] = bytes;
+  shapeEnds[depth] = ends;
+}
+
+function writeValue(v: unknown, depth: number): void {
+  // `typeof v === '...'` tests compile to type checks; a switch on typeof builds the string.
+  if (typeof v === 'number') {
+    writeNumber(v);
+    return;
+  }
+  if (typeof v === 'string') {
+    writeString(v);
+    return;
+  }
+  if (typeof v === 'boolean') {
+    if (pos + 1 > buf.length) grow(1);
+    buf[pos++] = v ? T_TRUE : T_FALSE;
+    return;
+  }
+  if (v === undefined) {
+    if (pos + 1 > buf.length) grow(1);
+    buf[pos++] = T_UNDEFINED;
+    return;
+  }
+  if (typeof v !== 'object') throw FALLBACK; // bigint, symbol, function: node:v8 encodes or refuses them
   if (v === null) {
-    grow(1);
+    if (pos + 1 > buf.length) grow(1);
     buf[pos++] = T_NULL;
     return;
   }
   if (depth > 64 || wasSeen(v)) throw FALLBACK; // deep, shared or cyclic: keep identity semantics exact
   if (Array.isArray(v)) {
-    if (Object.getPrototypeOf(v) !== Array.prototype) throw FALLBACK;
+    // Any array, whatever its prototype: V8 writes an Array subclass instance as a plain array too.
     const len = v.length;
-    grow(6);
+    if (pos + 12 > buf.length) grow(12);
     buf[pos++] = T_BEGIN_DENSE;
     varint(len);
     for (let i = 0; i < len; i++) {
-      const item = v[i];
+      const item: unknown = v[i];
       if (item === undefined && !(i in v)) throw FALLBACK; // a hole
       writeValue(item, depth + 1);
     }
-    grow(11);
+    if (pos + 24 > buf.length) grow(24);
     buf[pos++] = T_END_DENSE;
-    varint(0);
+    buf[pos++] = 0;
     varint(len);
     return;
   }
-  const proto = Object.getPrototypeOf(v);
+  const proto: unknown = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) throw FALLBACK;
-  grow(1);
-  buf[pos++] = T_BEGIN_OBJECT;
-  const keys = Object.keys(v);
-  const n = keys.length;
-  for (let i = 0; i < n; i++) {
-    const key = keys[i]!;
-    writeString(key);
-    writeValue((v as Record<string, unknown>)[key], depth + 1);
+  writeObject(v as Record<string, unknown>, depth);
+}
+
+let encoding = false;
+
+/**
+ * Encodes `value` into the scratch buffer ({@link scratch}) and returns its length, or -1 when
+ * called from inside another encode (a getter that puts): then use {@link encodeStructured}.
+ * @throws {IpcError} ERR_IPC_ENCODE when node:v8 cannot clone the value either
+ */
+export function encodeToScratch(value: unknown): number {
+  if (encoding) return -1;
+  encoding = true;
+  pos = 0;
+  try {
+    buf[0] = 0xff;
+    buf[1] = VERSION;
+    pos = 2;
+    forInOwn = prototypeClean();
+    writeValue(value, 0);
+    if (seenCount > 0) resetSeen();
+    return pos;
+  } catch (err) {
+    resetSeen();
+    // A getter that threw, say: node:v8 would have thrown the same from inside serialize.
+    if (err !== FALLBACK) throw new IpcError('ERR_IPC_ENCODE', 'structured codec could not encode the value', { cause: err });
+  } finally {
+    encoding = false;
   }
-  grow(6);
-  buf[pos++] = T_END_OBJECT;
-  varint(n);
+  const bytes = slowEncode(value);
+  pos = 0;
+  if (bytes.byteLength > buf.length) grow(bytes.byteLength);
+  buf.set(bytes);
+  return bytes.byteLength;
+}
+
+/** The scratch buffer {@link encodeToScratch} wrote to (it may be replaced by a larger one). */
+export function scratch(): Uint8Array {
+  return buf;
+}
+
+/** {@link scratch} as 32-bit words (its length is a multiple of 4), for copying a word at a time. */
+export function scratch32(): Int32Array {
+  return buf32;
 }
 
 /**
@@ -199,28 +352,9 @@ function writeValue(v: unknown, depth: number): void {
  */
 export function encodeStructured(value: unknown): Uint8Array {
   // A getter that encodes again (re-entry) would overwrite the scratch buffer: let node:v8 do it.
-  if (encoding) return slowEncode(value);
-  encoding = true;
-  pos = 0;
-  resetSeen();
-  try {
-    grow(2);
-    buf[pos++] = 0xff;
-    buf[pos++] = VERSION;
-    writeValue(value, 0);
-    resetSeen();
-    return buf.subarray(0, pos);
-  } catch (err) {
-    resetSeen();
-    // A getter that threw, say: node:v8 would have thrown the same from inside serialize.
-    if (err !== FALLBACK) throw new IpcError('ERR_IPC_ENCODE', 'structured codec could not encode the value', { cause: err });
-  } finally {
-    encoding = false;
-  }
-  return slowEncode(value);
+  const n = encodeToScratch(value);
+  return n < 0 ? slowEncode(value) : buf.subarray(0, n);
 }
-
-let encoding = false;
 
 function slowEncode(value: unknown): Uint8Array {
   try {
@@ -237,6 +371,13 @@ let at = 0;
 let end = 0;
 
 function readVarint(): number {
+  if (at < end) {
+    const b = src[at]!;
+    if (b < 0x80) {
+      at++;
+      return b;
+    }
+  }
   let result = 0;
   let mul = 1;
   for (;;) {
@@ -259,8 +400,17 @@ const scratchBytes = new Uint8Array(scratchDouble.buffer);
 
 function readDouble(): number {
   if (at + 8 > end) throw FALLBACK;
-  for (let i = 0; i < 8; i++) scratchBytes[i] = src[at + i]!;
-  at += 8;
+  const s = src;
+  const a = at;
+  scratchBytes[0] = s[a]!;
+  scratchBytes[1] = s[a + 1]!;
+  scratchBytes[2] = s[a + 2]!;
+  scratchBytes[3] = s[a + 3]!;
+  scratchBytes[4] = s[a + 4]!;
+  scratchBytes[5] = s[a + 5]!;
+  scratchBytes[6] = s[a + 6]!;
+  scratchBytes[7] = s[a + 7]!;
+  at = a + 8;
   return scratchDouble[0]!;
 }
 
@@ -273,25 +423,22 @@ function readOneByte(len: number): string {
   if (at + len > end) throw FALLBACK;
   let s: string;
   if (len <= 24) {
+    const b = src;
+    const a = at;
     let h = len;
-    for (let i = 0; i < len; i++) h = (h * 31 + src[at + i]!) | 0;
+    for (let i = 0; i < len; i++) h = (h * 31 + b[a + i]!) | 0;
     const slot = h & 511;
     const c = cache[slot]!;
     if (c.length === len) {
-      let same = true;
-      for (let i = 0; i < len; i++) {
-        if (c.charCodeAt(i) !== src[at + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
-        at += len;
+      let i = 0;
+      while (i < len && c.charCodeAt(i) === b[a + i]) i++;
+      if (i === len) {
+        at = a + len;
         return c;
       }
     }
     s = '';
-    for (let i = 0; i < len; i++) s += String.fromCharCode(src[at + i]!);
+    for (let i = 0; i < len; i++) s += String.fromCharCode(b[a + i]!);
     cache[slot] = s;
   } else if (len < 64) {
     s = '';
@@ -341,7 +488,6 @@ function readKey(): string | number {
 }
 
 function readValue(depth: number): unknown {
-  if (depth > 256) throw FALLBACK;
   for (;;) {
     if (at >= end) throw FALLBACK;
     const tag = src[at++]!;
@@ -366,29 +512,16 @@ function readValue(depth: number): unknown {
       case T_DOUBLE:
         return readDouble();
       case T_ONE_BYTE:
+        return readOneByte(readVarint());
       case T_TWO_BYTE:
       case T_UTF8:
         at--;
         return readKey();
-      case T_BEGIN_OBJECT: {
-        const o: Record<string, unknown> = {};
-        let n = 0;
-        for (;;) {
-          while (at < end && (src[at] === T_PADDING || src[at] === T_VERIFY_COUNT)) {
-            if (src[at++] === T_VERIFY_COUNT) readVarint();
-          }
-          if (at >= end) throw FALLBACK;
-          if (src[at] === T_END_OBJECT) {
-            at++;
-            if (readVarint() !== n) throw FALLBACK;
-            return o;
-          }
-          const key = readKey();
-          define(o, key, readValue(depth + 1));
-          n++;
-        }
-      }
+      case T_BEGIN_OBJECT:
+        if (depth > 256) throw FALLBACK;
+        return readObject(depth);
       case T_BEGIN_DENSE: {
+        if (depth > 256) throw FALLBACK;
         const len = readVarint();
         if (len > end - at) throw FALLBACK;
         const a = new Array<unknown>(len);
@@ -407,6 +540,91 @@ function readValue(depth: number): unknown {
   }
 }
 
+// The decoder's shape cache, one entry per depth: the last object's keys and their encodings.
+// A key whose bytes equal the cached encoding at its position is that cached string, no hashing.
+const readShapeKeys: string[][] = new Array<string[]>(SHAPE_DEPTHS).fill(NO_KEYS);
+const readShapeBytes: Uint8Array[] = new Array<Uint8Array>(SHAPE_DEPTHS).fill(new Uint8Array(0));
+const readShapeEnds: Int32Array[] = new Array<Int32Array>(SHAPE_DEPTHS).fill(new Int32Array(0));
+
+function readObject(depth: number): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  const d = depth < SHAPE_DEPTHS ? depth : 0;
+  const shaped = depth < SHAPE_DEPTHS;
+  const known = shaped ? readShapeKeys[d]! : NO_KEYS;
+  const kb = readShapeBytes[d]!;
+  const ends = readShapeEnds[d]!;
+  const kn = known.length;
+  let keys: Array<string | number> | undefined; // set once a key differs from the shape
+  let from = 0;
+  let n = 0;
+  for (;;) {
+    if (at >= end) throw FALLBACK;
+    const b = src[at]!;
+    if (b === T_PADDING) {
+      at++;
+      continue;
+    }
+    if (b === T_VERIFY_COUNT) {
+      at++;
+      readVarint();
+      continue;
+    }
+    if (b === T_END_OBJECT) {
+      at++;
+      if (readVarint() !== n) throw FALLBACK;
+      if (shaped && (keys !== undefined || n !== kn)) learnReadShape(keys ?? known.slice(0, n), d);
+      return o;
+    }
+    if (keys === undefined && n < kn) {
+      const to = ends[n]!;
+      const a = at;
+      if (a + (to - from) <= end) {
+        const s = src;
+        let j = from;
+        while (j < to && s[a + j - from] === kb[j]) j++;
+        if (j === to) {
+          at = a + (to - from);
+          from = to;
+          // Never '__proto__' (learnReadShape leaves such shapes out): a plain store is right.
+          o[known[n]!] = readValue(depth + 1);
+          n++;
+          continue;
+        }
+      }
+    }
+    if (keys === undefined) keys = known.slice(0, n);
+    const key = readKey();
+    keys.push(key);
+    define(o, key, readValue(depth + 1));
+    n++;
+  }
+}
+
+function learnReadShape(keys: Array<string | number>, d: number): void {
+  const n = keys.length;
+  if (n > SHAPE_MAX_KEYS) return;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    if (typeof k !== 'string' || k.length >= 0x80 || k === '__proto__') return;
+    for (let j = 0; j < k.length; j++) if (k.charCodeAt(j) > 0xff) return;
+    total += 2 + k.length;
+  }
+  const bytes = new Uint8Array(total);
+  const ends = new Int32Array(n);
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i] as string;
+    bytes[o++] = T_ONE_BYTE;
+    bytes[o++] = k.length;
+    for (let j = 0; j < k.length; j++) bytes[o++] = k.charCodeAt(j);
+    ends[i] = o;
+  }
+  readShapeKeys[d] = keys as string[];
+  readShapeBytes[d] = bytes;
+  readShapeEnds[d] = ends;
+}
+
 function define(o: Record<string, unknown>, key: string | number, value: unknown): void {
   const k = typeof key === 'string' ? key : String(key);
   if (k.length === 9 && k === '__proto__') Object.defineProperty(o, k, { value, enumerable: true, writable: true, configurable: true });
@@ -417,14 +635,14 @@ function define(o: Record<string, unknown>, key: string | number, value: unknown
 export const NOT_PLAIN: unique symbol = Symbol('not plain');
 
 /**
- * Decodes plain data only, never calling node:v8: safe on a view of shared memory, since nothing
- * is kept that refers to the bytes.
+ * Decodes plain data only, never calling node:v8: safe on shared memory, since nothing is kept
+ * that refers to the bytes. Reads `len` bytes of `bytes` from `start`.
  */
-export function decodePlain(bytes: Uint8Array): unknown {
-  if (bytes.byteLength < 2 || bytes[0] !== 0xff || bytes[1] !== VERSION) return NOT_PLAIN;
+export function decodePlainAt(bytes: Uint8Array, start: number, len: number): unknown {
+  if (len < 2 || bytes[start] !== 0xff || bytes[start + 1] !== VERSION) return NOT_PLAIN;
   src = bytes;
-  at = 2;
-  end = bytes.byteLength;
+  at = start + 2;
+  end = start + len;
   try {
     const v = readValue(0);
     return at === end ? v : NOT_PLAIN;
@@ -436,24 +654,18 @@ export function decodePlain(bytes: Uint8Array): unknown {
   }
 }
 
+/** {@link decodePlainAt} on a whole view. */
+export function decodePlain(bytes: Uint8Array): unknown {
+  return decodePlainAt(bytes, 0, bytes.byteLength);
+}
+
 /**
  * Decodes bytes written by {@link encodeStructured} or `v8.serialize`.
  * @throws {IpcError} ERR_IPC_DECODE on bytes that node:v8 cannot read either
  */
 export function decodeStructured(bytes: Uint8Array): unknown {
-  if (bytes.byteLength >= 2 && bytes[0] === 0xff && bytes[1] === VERSION) {
-    src = bytes;
-    at = 2;
-    end = bytes.byteLength;
-    try {
-      const v = readValue(0);
-      if (at === end) return v;
-    } catch (err) {
-      if (err !== FALLBACK) throw err;
-    } finally {
-      src = EMPTY;
-    }
-  }
+  const v = decodePlainAt(bytes, 0, bytes.byteLength);
+  if (v !== NOT_PLAIN) return v;
   try {
     return deserialize(bytes);
   } catch (err) {

@@ -69,7 +69,7 @@ import {
   VERSION,
   recordBytes,
 } from './layout.js';
-import { NOT_PLAIN, decodePlain, decodeStructured, encodeStructured } from './fast-structured.js';
+import { NOT_PLAIN, decodePlainAt, decodeStructured, encodeStructured, encodeToScratch, scratch, scratch32 } from './fast-structured.js';
 import { Attachment } from './lock.js';
 
 /** Default ring size: 4 MiB of shared memory (pages are touched only as the ring fills). */
@@ -206,6 +206,11 @@ interface OutOfLine {
   seg: SharedMemory | undefined;
   fd: number | undefined;
 }
+
+/** #takeOne found nothing. */
+const NONE: unique symbol = Symbol('none');
+/** #takeOne decoded the item: it is in #decoded. */
+const DECODED: unique symbol = Symbol('decoded');
 
 function closedError(what: string): IpcError {
   return new IpcError('ERR_IPC_CLOSED', `${what}: the queue is closed`);
@@ -406,6 +411,10 @@ function inodeOf(name: string): number {
 
 const slots = new FinalizationRegistry<Attachment>((att) => att.release());
 
+const RESOLVED = Promise.resolve();
+/** Equal to no ring index (those are int32): what #myTail and #myHead hold before a first commit. */
+const NO_INDEX = 2 ** 32;
+
 // State handed from Queue.open to the constructor.
 let opening: { shm: SharedMemory; codec: Codec<unknown> } | undefined;
 
@@ -462,6 +471,17 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   #pool: Pool | undefined;
   // Reusable out-of-line segments this handle took items from, by name, least recently used first.
   readonly #segCache = new Map<string, SharedMemory>();
+  // Producer side: TAIL as this handle last wrote it, and HEAD / GET_COUNT as last read. While
+  // TAIL is still ours (no other producer committed since), the consumers can only have moved HEAD
+  // forward, up to it: a stale HEAD under-counts the free space, never over-counts it.
+  #myTail = NO_INDEX;
+  #seenHead = 0;
+  #seenGetCount = 0;
+  // Consumer side, the same way round: HEAD as this handle last wrote it and TAIL as last read.
+  #myHead = NO_INDEX;
+  #seenTail = 0;
+  // What #takeOne decoded (when it returns DECODED).
+  #decoded: unknown = undefined;
 
   /**
    * Creates a queue (a new segment).
@@ -634,12 +654,30 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
    */
   put(item: T, options?: WaitOptions): Promise<void> {
     try {
-      validateWaitOptions(options);
+      if (options !== undefined) validateWaitOptions(options);
       this.#checkOpen('put');
+      if (this.#putters.length === 0 && this.#fast) {
+        const len = encodeToScratch(item);
+        if (len >= 0) {
+          if (this.#putScratch(len)) return RESOLVED;
+          return this.#putEncoded(scratch().subarray(0, len), options);
+        }
+      }
       return this.#putEncoded(this.#encode(item), options);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * The common case of put/tryPut with the structured codec: the item was encoded into the scratch
+   * buffer (`len` bytes), and is copied from there straight into the ring. False when it did not
+   * commit (no room now, too large, out of line): the caller takes the general path with the bytes.
+   */
+  #putScratch(len: number): boolean {
+    const need = recordBytes(len);
+    if (len > this.maxItemBytes || need > this.#inlineMax) return false;
+    return this.#commitBytes(KIND_DATA, scratch(), len, need, scratch32());
   }
 
   /**
@@ -665,7 +703,15 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   tryPut(item: T): boolean {
     this.#checkOpen('tryPut');
     if (this.#putters.length > 0) return false;
-    const rec = this.#prepare(this.#encode(item));
+    let bytes: Uint8Array | undefined;
+    if (this.#fast) {
+      const len = encodeToScratch(item);
+      if (len >= 0) {
+        if (this.#putScratch(len)) return true;
+        bytes = scratch().subarray(0, len);
+      }
+    }
+    const rec = this.#prepare(bytes ?? this.#encode(item));
     let ok = false;
     try {
       ok = this.#commit(rec);
@@ -803,46 +849,75 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
 
   /** Writes one record if it fits; the TAIL store is the commit. */
   #commit(rec: Prepared): boolean {
+    if (!this.#commitBytes(rec.kind, rec.payload, rec.payload.byteLength, rec.need)) return false;
+    rec.segment?.close();
+    rec.segment = undefined;
+    return true;
+  }
+
+  /**
+   * Writes a record of `kind` holding `payload[0, len)` (`need` ring bytes) if it fits. Journal
+   * words are plain stores: the seq-cst stores that follow them (JP_VALID, TAIL, the unlock)
+   * publish them, and a SIGKILL cannot undo a store already made.
+   */
+  #commitBytes(kind: number, payload: Uint8Array, len: number, need0: number, words?: Int32Array): boolean {
     const h = this.#h;
     const att = this.#att!;
     const died = att.lock(H_PUT_LOCK);
     try {
       if (died) {
         recoverPut(h);
+        this.#myTail = NO_INDEX;
         this.#sweepSoon();
       }
-      if (Atomics.load(h, H_CLOSED) !== 0) throw closedError('put');
-      const count = Atomics.load(h, H_PUT_COUNT);
-      if (this.maxsize > 0 && ((count - Atomics.load(h, H_GET_COUNT)) | 0) >= this.maxsize) return false;
-      const tail = Atomics.load(h, H_TAIL);
-      const free = this.capacityBytes - ((tail - Atomics.load(h, H_HEAD)) >>> 0);
+      // A plain read: a put racing close() may go either way.
+      if (h[H_CLOSED] !== 0) throw closedError('put');
+      // JP_TAIL equals TAIL outside a commit (recoverPut keeps it so), and sits on the producers'
+      // own cache line: reading it spares a miss on TAIL's line, which the consumers poll.
+      const tail = h[H_JP_TAIL]!;
+      const count = h[H_PUT_COUNT]!;
+      // Another producer committed since our last commit: what we saw of HEAD may be too old.
+      const mine = tail === this.#myTail;
+      if (this.maxsize > 0) {
+        if (!mine || ((count - this.#seenGetCount) | 0) >= this.maxsize) this.#seenGetCount = Atomics.load(h, H_GET_COUNT);
+        if (((count - this.#seenGetCount) | 0) >= this.maxsize) return false;
+      }
+      const cap = this.capacityBytes;
       let off = tail & this.#mask;
-      const contiguous = this.capacityBytes - off;
-      const need = rec.need <= contiguous ? rec.need : contiguous + rec.need;
-      if (need > free) return false;
+      const contiguous = cap - off;
+      const need = need0 <= contiguous ? need0 : contiguous + need0;
+      if (!mine || need > cap - ((tail - this.#seenHead) >>> 0)) {
+        this.#seenHead = Atomics.load(h, H_HEAD);
+        if (need > cap - ((tail - this.#seenHead) >>> 0)) return false;
+      }
       const r32 = this.#ring32;
-      if (rec.need > contiguous) {
+      if (need0 > contiguous) {
         r32[off >> 2] = contiguous;
         r32[(off >> 2) + 1] = KIND_PAD;
         off = 0;
       }
-      r32[off >> 2] = rec.payload.byteLength;
-      r32[(off >> 2) + 1] = rec.kind;
-      this.#ring.set(rec.payload, off + RECORD_HEADER);
+      r32[off >> 2] = len;
+      r32[(off >> 2) + 1] = kind;
+      const ring = this.#ring;
+      const at = off + RECORD_HEADER;
+      if (words !== undefined && len <= 1024) {
+        // The scratch buffer, a word at a time: the record's padding takes the last word's excess.
+        const w = at >> 2;
+        for (let i = 0, n = (len + 3) >> 2; i < n; i++) r32[w + i] = words[i]!;
+      } else ring.set(len === payload.byteLength ? payload : payload.subarray(0, len), at);
       const newTail = (tail + need) | 0;
       const newCount = (count + 1) | 0;
       // Redo journal: the record is complete, so a waiter that recovers the lock rolls it forward.
-      Atomics.store(h, H_JP_TAIL, newTail);
-      Atomics.store(h, H_JP_COUNT, newCount);
+      h[H_JP_TAIL] = newTail;
+      h[H_JP_COUNT] = newCount;
       Atomics.store(h, H_JP_VALID, 1);
-      Atomics.store(h, H_PUT_COUNT, newCount);
+      h[H_PUT_COUNT] = newCount;
       Atomics.store(h, H_TAIL, newTail);
-      Atomics.store(h, H_JP_VALID, 0);
+      h[H_JP_VALID] = 0;
+      this.#myTail = newTail;
     } finally {
       att.unlock(H_PUT_LOCK);
     }
-    rec.segment?.close();
-    rec.segment = undefined;
     if (Atomics.load(h, H_GET_ARMED) !== 0 && Atomics.exchange(h, H_GET_ARMED, 0) !== 0) {
       Atomics.add(h, H_NOT_EMPTY, 1);
       notify(h, H_NOT_EMPTY);
@@ -934,14 +1009,20 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
 
   #get(options: WaitOptions | undefined, raw: boolean, into?: Uint8Array): Promise<unknown> {
     try {
-      validateWaitOptions(options);
+      if (options !== undefined) validateWaitOptions(options);
       if (this.#detached) throw closedError('get');
       if (options?.signal?.aborted) throw abortError(options.signal, 'get');
       if (this.#getters.length === 0) {
-        const intos = into ? [into] : undefined;
-        let got = this.#take(1, raw, intos);
-        if (got.length === 0 && options?.timeout !== 0 && Atomics.load(this.#h, H_CLOSED) === 0 && this.#spin()) got = this.#take(1, raw, intos);
-        if (got.length > 0) return Promise.resolve(this.#finish(got[0]!, raw));
+        if (into) {
+          const intos = [into];
+          let got = this.#take(1, raw, intos);
+          if (got.length === 0 && options?.timeout !== 0 && Atomics.load(this.#h, H_CLOSED) === 0 && this.#spin()) got = this.#take(1, raw, intos);
+          if (got.length > 0) return Promise.resolve(this.#finish(got[0]!, raw));
+        } else {
+          let got = this.#takeOne(raw);
+          if (got === NONE && options?.timeout !== 0 && Atomics.load(this.#h, H_CLOSED) === 0 && this.#spin()) got = this.#takeOne(raw);
+          if (got !== NONE) return Promise.resolve(got === DECODED ? this.#takeDecoded() : this.#finish(got, raw));
+        }
         if (Atomics.load(this.#h, H_CLOSED) !== 0) throw closedError('get');
         if (options?.timeout === 0) throw timeoutError(0, 'get');
       }
@@ -973,9 +1054,9 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
    */
   tryGet(): TryGetResult<T> {
     if (this.#detached) return { ok: false };
-    const got = this.#take(1);
-    if (got.length === 0) return { ok: false };
-    return { ok: true, value: this.#finish(got[0]!, false) as T };
+    const got = this.#takeOne(false);
+    if (got === NONE) return { ok: false };
+    return { ok: true, value: (got === DECODED ? this.#takeDecoded() : this.#finish(got, false)) as T };
   }
 
   /**
@@ -987,12 +1068,14 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     const h = this.#h;
     const limit = this.#spinUs;
     const t0 = performance.now();
-    for (let i = 1; ; i++) {
+    for (;;) {
       if (Atomics.load(h, H_HEAD) !== Atomics.load(h, H_TAIL)) {
         this.#spinUs = Math.min(SPIN_MAX_US, limit * 2);
         return true;
       }
-      if ((i & 15) === 0 && (performance.now() - t0) * 1000 > limit) {
+      // Reading the clock between looks (~50 ns) keeps us from pulling TAIL's cache line away from
+      // the producer that is about to write it.
+      if ((performance.now() - t0) * 1000 > limit) {
         this.#spinUs = Math.max(SPIN_MIN_US, limit / 2);
         return false;
       }
@@ -1011,6 +1094,94 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   // result may be a scratch view, valid until the next encode.
   #encode(item: T): Uint8Array {
     return this.#fast ? encodeStructured(item) : this.codec.encode(item);
+  }
+
+  #takeDecoded(): unknown {
+    const v = this.#decoded;
+    this.#decoded = undefined;
+    return v;
+  }
+
+  /**
+   * Takes the next item, for get/tryGet: {@link Queue.#take} of one item without its arrays. An
+   * in-line record of plain data is decoded straight from the ring (DECODED: the value is in
+   * #decoded), other in-line records are copied out; other kinds go to #take. The journal words
+   * are plain stores, published by the seq-cst stores that follow (JG_VALID, HEAD, the unlock).
+   */
+  #takeOne(raw: boolean): Taken | typeof NONE | typeof DECODED {
+    const h = this.#h;
+    const head0 = Atomics.load(h, H_HEAD);
+    // TAIL as last read still says there is an item while HEAD is where we left it.
+    if ((head0 !== this.#myHead || head0 === this.#seenTail) && head0 === (this.#seenTail = Atomics.load(h, H_TAIL))) return NONE;
+    const att = this.#att!;
+    let result: Taken | typeof NONE | typeof DECODED = NONE;
+    let freed = false;
+    let other = false;
+    const died = att.lock(H_GET_LOCK);
+    try {
+      if (died) {
+        recoverGet(h);
+        this.#myHead = NO_INDEX;
+        this.#sweepSoon();
+      }
+      // HEAD and GET_COUNT are written under this lock only: plain reads see the last holder's.
+      const oldHead = h[H_HEAD]!;
+      if (oldHead !== this.#myHead || oldHead === this.#seenTail) this.#seenTail = Atomics.load(h, H_TAIL);
+      const tail = this.#seenTail;
+      const r32 = this.#ring32;
+      let head = oldHead;
+      let n = 0;
+      while (head !== tail) {
+        const off = head & this.#mask;
+        const len = r32[off >> 2]!;
+        const kind = r32[(off >> 2) + 1]!;
+        if (kind === KIND_PAD) {
+          head = (head + len) | 0;
+          continue;
+        }
+        if (kind !== KIND_DATA) {
+          other = true;
+          break;
+        }
+        const start = off + RECORD_HEADER;
+        const ring = this.#ring;
+        let v: unknown = NOT_PLAIN;
+        if (this.#fast && !raw) v = decodePlainAt(ring, start, len);
+        if (v === NOT_PLAIN) result = copyOut(ring, start, len);
+        else {
+          this.#decoded = v;
+          result = DECODED;
+        }
+        head = (head + recordBytes(len)) | 0;
+        n = 1;
+        break;
+      }
+      if (!other && head !== oldHead) {
+        const oldCount = h[H_GET_COUNT]!;
+        const newCount = (oldCount + n) | 0;
+        h[H_JG_OLD_HEAD] = oldHead;
+        h[H_JG_OLD_COUNT] = oldCount;
+        h[H_JG_NEW_HEAD] = head;
+        h[H_JG_NEW_COUNT] = newCount;
+        Atomics.store(h, H_JG_VALID, 1);
+        Atomics.store(h, H_GET_COUNT, newCount);
+        Atomics.store(h, H_HEAD, head);
+        h[H_JG_VALID] = 0;
+        this.#myHead = head;
+        freed = true;
+      }
+    } finally {
+      att.unlock(H_GET_LOCK);
+    }
+    if (other) {
+      const got = this.#take(1, raw);
+      return got.length === 0 ? NONE : got[0]!;
+    }
+    if (freed && Atomics.load(h, H_PUT_ARMED) !== 0 && Atomics.exchange(h, H_PUT_ARMED, 0) !== 0) {
+      Atomics.add(h, H_NOT_FULL, 1);
+      notify(h, H_NOT_FULL);
+    }
+    return result;
   }
 
   /**
@@ -1060,7 +1231,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
             // Plain data is decoded straight from the ring (no copy, no ArrayBuffer per item);
             // anything else is copied out and decoded after the lock is released.
             let v: unknown = NOT_PLAIN;
-            if (this.#fast && !raw) v = decodePlain(ring.subarray(start, start + len));
+            if (this.#fast && !raw) v = decodePlainAt(ring, start, len);
             out.push(v === NOT_PLAIN ? copyOut(ring, start, len) : new Decoded(v));
           }
         }
@@ -1434,10 +1605,15 @@ function discard(rec: Prepared): void {
 
 /** A dead producer held the put lock: its journal says whether its record was complete. */
 function recoverPut(h: Int32Array): void {
-  if (Atomics.load(h, H_JP_VALID) === 0) return;
-  Atomics.store(h, H_PUT_COUNT, Atomics.load(h, H_JP_COUNT));
-  Atomics.store(h, H_TAIL, Atomics.load(h, H_JP_TAIL));
-  Atomics.store(h, H_JP_VALID, 0);
+  if (Atomics.load(h, H_JP_VALID) !== 0) {
+    Atomics.store(h, H_PUT_COUNT, Atomics.load(h, H_JP_COUNT));
+    Atomics.store(h, H_TAIL, Atomics.load(h, H_JP_TAIL));
+    Atomics.store(h, H_JP_VALID, 0);
+  } else {
+    // It died before its journal was valid: the journal words may hold its unfinished commit.
+    Atomics.store(h, H_JP_TAIL, Atomics.load(h, H_TAIL));
+    Atomics.store(h, H_JP_COUNT, Atomics.load(h, H_PUT_COUNT));
+  }
 }
 
 /**
