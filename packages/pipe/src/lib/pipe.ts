@@ -18,6 +18,9 @@ export interface PipeOptions<T = unknown> extends Omit<StreamConnectionOptions<T
   duplex?: boolean;
 }
 
+/** The `spin` of a pipe end unless its options say otherwise, in microseconds. */
+export const DEFAULT_PIPE_SPIN_US = 64;
+
 interface PipeEndOptions<T> extends StreamConnectionOptions<T> {
   direction: 'both' | 'read' | 'write';
 }
@@ -44,7 +47,7 @@ export class PipeConnection<T = unknown> extends StreamConnection<T> implements 
   constructor(socket: net.Socket, options: PipeEndOptions<T>) {
     // Lazy: an end does not read before its first receive, so bytes sent to it before it moves
     // to a child stay in the kernel for the child.
-    super(socket, { ...options, lazyRead: true });
+    super(socket, { ...options, spin: options.spin ?? DEFAULT_PIPE_SPIN_US, lazyRead: true });
     this.#options = options;
   }
 
@@ -106,6 +109,7 @@ export class PipeConnection<T = unknown> extends StreamConnection<T> implements 
       maxMessageBytes: this.maxMessageBytes,
       writeHighWaterMark: this.#options.writeHighWaterMark,
       highWaterMark: this.#options.highWaterMark,
+      spin: this.#options.spin,
     };
   }
 
@@ -127,6 +131,7 @@ registerHandleKind(PIPE_HANDLE_KIND, (handle) => {
     maxMessageBytes: handle.maxMessageBytes as number,
     writeHighWaterMark: handle.writeHighWaterMark as number | undefined,
     highWaterMark: handle.highWaterMark as number | undefined,
+    spin: handle.spin as number | undefined,
   });
 });
 
