@@ -43,10 +43,10 @@ export interface StreamConnectionOptions<T = unknown> extends ConnectionOptions<
   lazyRead?: boolean;
   /**
    * Most microseconds a receive that finds nothing queued polls the socket before it parks, so a
-   * reply already on its way is taken without a wake-up through the event loop (~20 us here). The
-   * window adapts between a few microseconds and this bound: it doubles when a poll catches a
-   * message and halves when it does not. Only a plain socket with a descriptor polls (not TLS, not
-   * a Windows pipe). 0 (default) never polls; at most 1000.
+   * reply already on its way is taken without a wake-up through the event loop (~20 us here).
+   * Polling burns CPU, so it stays on only while most polls catch a message; otherwise it stops and
+   * is retried after 1, 2, 4 ... 256 receives. Only a plain socket with a descriptor polls (not TLS,
+   * not a Windows pipe). 0 (default) never polls; at most 1000.
    */
   spin?: number;
 }
@@ -124,7 +124,8 @@ function defaultHeader(length: number): Buffer {
  * yields every frame it holds. `send` resolves when the bytes were handed on (small messages are
  * copied, large ones resolve when the kernel took them) and waits while more than
  * `writeHighWaterMark` bytes are queued, so a slow reader bounds the writer's memory. The peer's
- * EOF, reset or death rejects pending and later calls with `ERR_IPC_CLOSED`.
+ * EOF, reset or death rejects pending and later calls with `ERR_IPC_CLOSED`. With `spin`, a receive
+ * that finds nothing queued polls the socket for a few microseconds before it parks.
  *
  * Subclasses may start without a socket and `_attach` one later, and override `_socketGone` to
  * reconnect instead of ending.
