@@ -218,11 +218,14 @@ describe('StreamConnection spin', () => {
     for (const spin of [0, 1, 64, 1000]) expect(() => new StreamConnection(undefined, { spin })).not.toThrow();
   });
 
-  it('takes a message already in the kernel without waiting for the event loop; without spin it waits', async () => {
+  it('takes a reply already in the kernel without waiting for the event loop; without spin it waits', async () => {
     for (const spin of [64, 0]) {
       const { a, b, sb } = await pair({ spin, codec: 'bytes' });
       let dataEvents = 0;
       sb.on('data', () => dataEvents++);
+      // b sends first: only a receive after a send polls.
+      await b.sendBytes(Buffer.from('ask'));
+      expect((await a.recvBytes()).toString()).toBe('ask');
       await a.sendBytes(Buffer.from('warm'));
       expect((await b.recvBytes()).toString()).toBe('warm');
       // A new tick: the first message of a tick is written at once, so it is in the kernel before
@@ -236,6 +239,19 @@ describe('StreamConnection spin', () => {
       // A poll reads outside the stream: no 'data' event. Parked, the bytes come through libuv.
       expect(dataEvents, `spin ${spin}`).toBe(spin > 0 ? 0 : 1);
     }
+  });
+
+  it('does not poll in a receiver that only receives', async () => {
+    const { a, b, sb } = await pair({ spin: 64, codec: 'bytes' });
+    let dataEvents = 0;
+    sb.on('data', () => dataEvents++);
+    await a.sendBytes(Buffer.from('one'));
+    expect((await b.recvBytes()).toString()).toBe('one');
+    await new Promise((resolve) => setImmediate(resolve));
+    dataEvents = 0;
+    void a.sendBytes(Buffer.from('two'));
+    expect((await b.recvBytes()).toString()).toBe('two');
+    expect(dataEvents).toBe(1);
   });
 
   it.each([8 * 1024 * 1024, 16 * 1024])('keeps the order of polled and libuv-delivered frames, small and large, under any interleaving (highWaterMark %i)', async (highWaterMark) => {
@@ -259,17 +275,26 @@ describe('StreamConnection spin', () => {
         if (random() < 0.2) await new Promise((resolve) => setImmediate(resolve));
       }
     })();
+    // a drains b's acknowledgements: b sends before most receives, so its receives poll.
+    const acks = (async () => {
+      while ((await a.recvBytes().catch(() => undefined)) !== undefined);
+    })();
     for (let i = 0; i < sizes.length; i++) {
+      if (random() < 0.7) void b.sendBytes(Buffer.from([1]));
       const got = Buffer.from(await b.recvBytes({ timeout: 10_000 }));
       expect(got.length, `message ${i}`).toBe(sizes[i]);
       expect(got.equals(message(i)), `message ${i}`).toBe(true);
       if (random() < 0.2) await new Promise((resolve) => setImmediate(resolve));
     }
     await sending;
+    await b.close();
+    await acks;
   });
 
   it('ends with ERR_IPC_CLOSED when the peer closed, after what it sent before', async () => {
     const { a, b } = await pair({ spin: 64, codec: 'bytes' });
+    await b.sendBytes(Buffer.from('x'));
+    expect((await a.recvBytes()).toString()).toBe('x');
     await a.sendBytes(Buffer.from('last'));
     await a.close();
     expect((await b.recvBytes()).toString()).toBe('last');

@@ -43,9 +43,10 @@ export interface StreamConnectionOptions<T = unknown> extends ConnectionOptions<
   lazyRead?: boolean;
   /**
    * Most microseconds a receive that finds nothing queued polls the socket before it parks, so a
-   * reply already on its way is taken without a wake-up through the event loop (~20 us here).
-   * Polling burns CPU, so it stays on only while most polls catch a message; otherwise it stops and
-   * is retried after 1, 2, 4 ... 256 receives. Only a plain socket with a descriptor polls (not TLS,
+   * reply already on its way is taken without a wake-up through the event loop (~20 us here). Only
+   * a receive after a send polls (a receiver that only receives never does), and polling burns CPU,
+   * so it stays on only while most polls catch a message; otherwise it stops and is retried after
+   * 1, 2, 4 ... 256 receives. Only a plain socket with a descriptor polls (not TLS,
    * not a Windows pipe). 0 (default) never polls; at most 1000.
    */
   spin?: number;
@@ -152,6 +153,9 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
   // with every failed retry (up to SPIN_MAX_SKIP) until polls catch most replies again.
   #hits = 1;
   #spinning = true;
+  // Only a receive after a send polls (a reply may be on its way), and the polls of one exchange
+  // continue while they catch frames: a receiver that only receives never polls.
+  #replyExpected = false;
   #skip = 0;
   #backoff = 1;
   #spinRead: (() => boolean) | undefined;
@@ -269,6 +273,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
   // holds nothing that it read but did not emit yet. True when a frame was delivered (or the
   // socket failed).
   #poll(socket: Duplex, onData: (chunk: Buffer) => void, onError: (err: Error) => void, frames: () => number): boolean {
+    if (!this.#replyExpected) return false;
     if (!this.#spinning && this.#skip > 0) {
       this.#skip--;
       return false;
@@ -319,6 +324,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
       if (this.#socket !== socket) return true;
       caught = frames() !== before;
     }
+    if (!caught) this.#replyExpected = false;
     this.#judge(caught);
     return caught;
   }
@@ -392,6 +398,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
   }
 
   protected _write(frame: Uint8Array, options: WaitOptions | undefined): Promise<void> {
+    this.#replyExpected = true;
     if (!this.#socket && this.#gone && this._endError) return Promise.reject(this._endError);
     if (this.#waiters.length === 0 && this.#socket && this.#pending() < this.#writeHwm) {
       return this.#enqueue(frame, options);
