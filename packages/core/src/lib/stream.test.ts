@@ -231,6 +231,7 @@ describe('StreamConnection spin', () => {
       // A new tick: the first message of a tick is written at once, so it is in the kernel before
       // recv is called.
       await new Promise((resolve) => setImmediate(resolve));
+      await b.sendBytes(Buffer.from('ask again'));
       dataEvents = 0;
       void a.sendBytes(Buffer.from('hello'));
       const got = b.recvBytes();

@@ -44,9 +44,10 @@ export interface StreamConnectionOptions<T = unknown> extends ConnectionOptions<
   /**
    * Most microseconds a receive that finds nothing queued polls the socket before it parks, so a
    * reply already on its way is taken without a wake-up through the event loop (~20 us here). Only
-   * a receive after a send polls (a receiver that only receives never does), and polling burns CPU,
-   * so it stays on only while most polls catch a message; otherwise it stops and is retried after
-   * 1, 2, 4 ... 256 receives. Only a plain socket with a descriptor polls (not TLS,
+   * the first receive after a send polls (a receiver that only receives never does). Polling burns
+   * CPU and, on a busy machine, delays the peer; so the connection keeps measuring how long its
+   * receives wait with polling and without (alternating now and then) and polls only while that
+   * is clearly faster. Only a plain socket with a descriptor polls (not TLS,
    * not a Windows pipe). 0 (default) never polls; at most 1000.
    */
   spin?: number;
@@ -54,7 +55,12 @@ export interface StreamConnectionOptions<T = unknown> extends ConnectionOptions<
 
 // The largest `spin` accepted, in microseconds.
 const MAX_SPIN_US = 1000;
-const SPIN_MAX_SKIP = 256;
+// Polling is judged by what it buys: epochs of SPIN_EPOCH waits (receive to frame, clipped at
+// SPIN_CLIP_US) with polling and without are compared, and the better mode is kept for a while.
+const SPIN_EPOCH = 32;
+const SPIN_CLIP_US = 1000;
+const SPIN_MIN_EXPLOIT = 4;
+const SPIN_MAX_EXPLOIT = 64;
 // Polling reads go into a pool (frames are views into it, as they are into libuv's reads); a new
 // one is taken when less than a read's worth is left.
 const READ_POOL_BYTES = 64 * 1024;
@@ -148,16 +154,22 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
   #reading: boolean;
   #gone: IpcError | undefined;
   readonly #spinMax: number;
-  // Polling pays off only while it usually catches the reply: `#hits` follows the share of polls
-  // that did; under half, polling stops and is retried after `#skip` receives, a wait that doubles
-  // with every failed retry (up to SPIN_MAX_SKIP) until polls catch most replies again.
-  #hits = 1;
-  #spinning = true;
+  // Whether receives poll now, and the experiment that decides it: an epoch polling, an epoch
+  // parking, then the faster mode (by mean wait, polling needing a 10% edge) for `#exploit` epochs,
+  // a run that doubles while the same mode keeps winning. Polling steals CPU from the peer on a
+  // busy machine, which this sees as longer waits, whatever the reason.
+  #spinOn = true;
+  #phase: 'poll' | 'park' | 'keep' = 'poll';
+  #epochSum = 0;
+  #epochCount = 0;
+  #pollMean = 0;
+  #exploit = SPIN_MIN_EXPLOIT;
+  #exploitLeft = 0;
+  #lastWinner: boolean | undefined;
+  #waitStart = -1; // when an eligible receive began waiting (performance.now() ms), until a frame
   // Only a receive after a send polls (a reply may be on its way), and the polls of one exchange
   // continue while they catch frames: a receiver that only receives never polls.
   #replyExpected = false;
-  #skip = 0;
-  #backoff = 1;
   #spinRead: (() => boolean) | undefined;
   #readPool: Buffer = Buffer.allocUnsafe(0);
   #readOff = 0;
@@ -204,6 +216,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     let frames = 0;
     const onFrame = (frame: Buffer) => {
       frames++;
+      if (this.#waitStart >= 0) this.#waited(performance.now() - this.#waitStart);
       this._deliver(frame);
     };
     // Every way the socket goes ends here (and destroys it); events of a socket that was already
@@ -268,17 +281,17 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     return this.#spinRead?.() ?? false;
   }
 
-  // Polls the socket (a non-blocking read outside libuv) until bytes come or the window passes.
-  // They go to the same decoder libuv's reads go to, so the order holds as long as the stream
+  // For the first receive after a send (a reply may be on its way): polls the socket (a
+  // non-blocking read outside libuv) until bytes come or the window passes, when polling is on.
+  // The bytes go to the same decoder libuv's reads go to, so the order holds as long as the stream
   // holds nothing that it read but did not emit yet. True when a frame was delivered (or the
   // socket failed).
   #poll(socket: Duplex, onData: (chunk: Buffer) => void, onError: (err: Error) => void, frames: () => number): boolean {
     if (!this.#replyExpected) return false;
-    if (!this.#spinning && this.#skip > 0) {
-      this.#skip--;
-      return false;
-    }
-    if (this.#socket !== socket || !this.#reading || this.#pausedByInbox) return false;
+    this.#replyExpected = false;
+    const start = performance.now();
+    this.#waitStart = start;
+    if (!this.#spinOn || this.#socket !== socket || !this.#reading || this.#pausedByInbox) return false;
     const raw = socket as unknown as WritableInternals;
     const fd = raw._handle?.fd;
     if (raw.encrypted || typeof fd !== 'number' || fd < 0 || socket.readableFlowing !== true || socket.readableLength > 0) return false;
@@ -292,7 +305,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     }
     const pool = this.#readPool;
     const off = this.#readOff;
-    const deadline = performance.now() + this.#spinMax / 1000;
+    const deadline = start + this.#spinMax / 1000;
     let n = -1; // -1 while nothing came, 0 at EOF
     let failure: Error | undefined;
     const stackTraceLimit = Error.stackTraceLimit;
@@ -314,8 +327,8 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
       onError(failure);
       return true;
     }
-    // At EOF (n === 0) libuv sees the end too and ends the connection as usual. Part of a large
-    // frame counts as a miss: the rest comes through libuv, and large replies gain little here.
+    // At EOF (n === 0) libuv sees the end too and ends the connection as usual. Of a large frame
+    // this took a part; the rest comes through libuv.
     let caught = false;
     if (n > 0) {
       const before = frames();
@@ -324,29 +337,29 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
       if (this.#socket !== socket) return true;
       caught = frames() !== before;
     }
-    if (!caught) this.#replyExpected = false;
-    this.#judge(caught);
     return caught;
   }
 
-  #judge(caught: boolean): void {
-    if (!this.#spinning) {
-      // A retry: one catch turns polling back on, on probation.
-      if (caught) {
-        this.#spinning = true;
-        this.#hits = 0.75;
-      } else {
-        this.#skip = this.#backoff;
-        this.#backoff = Math.min(SPIN_MAX_SKIP, this.#backoff * 2);
-      }
-      return;
-    }
-    this.#hits += ((caught ? 1 : 0) - this.#hits) / 8;
-    if (this.#hits > 0.9) this.#backoff = 1;
-    else if (this.#hits < 0.5) {
-      this.#spinning = false;
-      this.#skip = this.#backoff;
-      this.#backoff = Math.min(SPIN_MAX_SKIP, this.#backoff * 2);
+  #waited(ms: number): void {
+    this.#waitStart = -1;
+    this.#epochSum += Math.min(SPIN_CLIP_US, ms * 1000);
+    if (++this.#epochCount < SPIN_EPOCH) return;
+    const mean = this.#epochSum / this.#epochCount;
+    this.#epochSum = this.#epochCount = 0;
+    if (this.#phase === 'poll') {
+      this.#pollMean = mean;
+      this.#phase = 'park';
+      this.#spinOn = false;
+    } else if (this.#phase === 'park') {
+      const poll = this.#pollMean < mean * 0.9;
+      this.#exploit = poll === this.#lastWinner ? Math.min(SPIN_MAX_EXPLOIT, this.#exploit * 2) : SPIN_MIN_EXPLOIT;
+      this.#lastWinner = poll;
+      this.#exploitLeft = this.#exploit;
+      this.#phase = 'keep';
+      this.#spinOn = poll;
+    } else if (--this.#exploitLeft === 0) {
+      this.#phase = 'poll';
+      this.#spinOn = true;
     }
   }
 

@@ -20,8 +20,8 @@ export interface PipeOptions<T = unknown> extends Omit<StreamConnectionOptions<T
    * Most microseconds a receive that finds nothing queued polls the socket before it parks (default
    * {@link DEFAULT_PIPE_SPIN_US}; 0 never polls; at most 1000). A reply already on its way is then
    * taken without a wake-up through the event loop, which roughly halves a round trip when a CPU is
-   * free. Only a receive after a send polls, and polling stops by itself while it mostly misses. An
-   * end passed to a child keeps its value.
+   * free. Only the first receive after a send polls, and only while measured waits show polling
+   * is faster. An end passed to a child keeps its value.
    */
   spin?: number;
 }
