@@ -255,6 +255,32 @@ describe('StreamConnection spin', () => {
     expect(dataEvents).toBe(1);
   });
 
+  it('stops polling when it does not shorten the waits (a peer that answers after milliseconds)', async () => {
+    const { a, b, sa } = await pair({ spin: 64, codec: 'bytes' });
+    const rounds = 64; // one epoch polling, one parking: both wait the clipped maximum, so parking wins
+    const answering = (async () => {
+      for (let i = 0; i < rounds; i++) {
+        const q = await b.recvBytes();
+        await new Promise((resolve) => setTimeout(resolve, 3));
+        await b.sendBytes(q);
+      }
+    })();
+    for (let i = 0; i < rounds; i++) {
+      await a.sendBytes(Buffer.from([i]));
+      expect([...(await a.recvBytes())]).toEqual([i]);
+    }
+    await answering;
+    // Now a reply is in the kernel before the receive: a polling receive would take it without a
+    // 'data' event; a parked one gets it through libuv.
+    await new Promise((resolve) => setImmediate(resolve));
+    let dataEvents = 0;
+    sa.on('data', () => dataEvents++);
+    await b.sendBytes(Buffer.from('r'));
+    await a.sendBytes(Buffer.from('q'));
+    expect((await a.recvBytes()).toString()).toBe('r');
+    expect(dataEvents).toBe(1);
+  });
+
   it.each([8 * 1024 * 1024, 16 * 1024])('keeps the order of polled and libuv-delivered frames, small and large, under any interleaving (highWaterMark %i)', async (highWaterMark) => {
     // A small highWaterMark pauses and resumes the socket: bytes the stream read but did not emit yet must not be overtaken.
     const { a, b } = await pair({ spin: 64, codec: 'bytes', maxMessageBytes: 1 << 20, highWaterMark });
