@@ -156,13 +156,14 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
   readonly #spinMax: number;
   // Whether receives poll now, and the experiment that decides it: an epoch polling, an epoch
   // parking, then the faster mode (by mean wait, polling needing a 10% edge) for `#exploit` epochs,
-  // a run that doubles while the same mode keeps winning. Polling steals CPU from the peer on a
-  // busy machine, which this sees as longer waits, whatever the reason.
+  // a run that doubles while the same mode keeps winning, cut short when the waits halve or double.
+  // Polling steals CPU from the peer on a busy machine, which this sees as longer waits.
   #spinOn = true;
   #phase: 'poll' | 'park' | 'keep' = 'poll';
   #epochSum = 0;
   #epochCount = 0;
   #pollMean = 0;
+  #keptMean = 0; // the winner's mean when it was chosen
   #exploit = SPIN_MIN_EXPLOIT;
   #exploitLeft = 0;
   #lastWinner: boolean | undefined;
@@ -354,10 +355,13 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
       const poll = this.#pollMean < mean * 0.9;
       this.#exploit = poll === this.#lastWinner ? Math.min(SPIN_MAX_EXPLOIT, this.#exploit * 2) : SPIN_MIN_EXPLOIT;
       this.#lastWinner = poll;
+      this.#keptMean = poll ? this.#pollMean : mean;
       this.#exploitLeft = this.#exploit;
       this.#phase = 'keep';
       this.#spinOn = poll;
-    } else if (--this.#exploitLeft === 0) {
+    } else if (--this.#exploitLeft === 0 || mean * 2 < this.#keptMean || mean > this.#keptMean * 2) {
+      // Time to look again, or the waits changed (other messages, another load): look now.
+      if (this.#exploitLeft > 0) this.#exploit = SPIN_MIN_EXPLOIT;
       this.#phase = 'poll';
       this.#spinOn = true;
     }
