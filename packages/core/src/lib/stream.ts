@@ -154,16 +154,17 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
   #reading: boolean;
   #gone: IpcError | undefined;
   readonly #spinMax: number;
-  // Whether receives poll now, and the experiment that decides it: an epoch polling, an epoch
-  // parking, then the faster mode (by mean wait, polling needing a 10% edge) for `#exploit` epochs,
-  // a run that doubles while the same mode keeps winning, cut short when the waits halve or double.
-  // Polling steals CPU from the peer on a busy machine, which this sees as longer waits.
+  // Whether receives poll now, and the experiment that decides it: an epoch polling (ended early
+  // when its median wait passes the window: the polls miss), an epoch parking, then the faster mode
+  // by median wait (polling needing a 10% edge) for `#exploit` epochs, a run that doubles while the
+  // same mode keeps winning, cut short when the median halves or doubles. Polling steals CPU from
+  // the peer on a busy machine (or one sharing our CPU), which this sees as longer waits.
   #spinOn = true;
   #phase: 'poll' | 'park' | 'keep' = 'poll';
-  #epochSum = 0;
+  #waits = new Float64Array(SPIN_EPOCH);
   #epochCount = 0;
-  #pollMean = 0;
-  #keptMean = 0; // the winner's mean when it was chosen
+  #pollMedian = 0;
+  #keptMedian = 0; // the winner's median when it was chosen
   #exploit = SPIN_MIN_EXPLOIT;
   #exploitLeft = 0;
   #lastWinner: boolean | undefined;
@@ -343,28 +344,35 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
 
   #waited(ms: number): void {
     this.#waitStart = -1;
-    this.#epochSum += Math.min(SPIN_CLIP_US, ms * 1000);
-    if (++this.#epochCount < SPIN_EPOCH) return;
-    const mean = this.#epochSum / this.#epochCount;
-    this.#epochSum = this.#epochCount = 0;
+    const n = ++this.#epochCount;
+    this.#waits[n - 1] = Math.min(SPIN_CLIP_US, ms * 1000);
+    const missing = this.#phase === 'poll' && n >= 8 && n % 4 === 0 && this.#median(n) > this.#spinMax;
+    if (n < SPIN_EPOCH && !missing) return;
+    const median = this.#median(n);
+    this.#epochCount = 0;
     if (this.#phase === 'poll') {
-      this.#pollMean = mean;
+      this.#pollMedian = median;
       this.#phase = 'park';
       this.#spinOn = false;
     } else if (this.#phase === 'park') {
-      const poll = this.#pollMean < mean * 0.9;
+      const poll = this.#pollMedian < median * 0.9;
       this.#exploit = poll === this.#lastWinner ? Math.min(SPIN_MAX_EXPLOIT, this.#exploit * 2) : SPIN_MIN_EXPLOIT;
       this.#lastWinner = poll;
-      this.#keptMean = poll ? this.#pollMean : mean;
+      this.#keptMedian = poll ? this.#pollMedian : median;
       this.#exploitLeft = this.#exploit;
       this.#phase = 'keep';
       this.#spinOn = poll;
-    } else if (--this.#exploitLeft === 0 || mean * 2 < this.#keptMean || mean > this.#keptMean * 2) {
+    } else if (--this.#exploitLeft === 0 || median * 2 < this.#keptMedian || median > this.#keptMedian * 2) {
       // Time to look again, or the waits changed (other messages, another load): look now.
       if (this.#exploitLeft > 0) this.#exploit = SPIN_MIN_EXPLOIT;
       this.#phase = 'poll';
       this.#spinOn = true;
     }
+  }
+
+  #median(n: number): number {
+    const sorted = this.#waits.slice(0, n).sort();
+    return n % 2 ? sorted[n >> 1]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
   }
 
   /** Called whenever bytes arrive (idle timers hook here). */
