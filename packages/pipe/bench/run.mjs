@@ -1,7 +1,8 @@
 // @ipc/pipe benchmarks: one-way throughput and round trip for 64 B, 4 KiB and 1 MiB messages
 // between two processes, for a Pipe end against the baselines a user would otherwise pick: a
 // hand-written length-framed net socket (the baseline of every ratio), process.send on the fork
-// channel (serialization 'advanced', Buffers), and Python's multiprocessing Pipe (send_bytes).
+// channel (serialization 'advanced', Buffers), and Python's multiprocessing Pipe (send_bytes); and
+// a Pipe end with `spin: 0` (no polling before a receive parks), to show what the default's polling buys.
 // The baselines and the measurements are shared with other packages: bench/baselines.mjs.
 // Runs the built dist: turbo builds before `pnpm bench`.
 
@@ -25,8 +26,8 @@ const stops = [];
 const track = (peer, stop = () => peer.close()) => (stops.push(stop), peer);
 
 /** A Pipe end whose other end was passed to a child playing `role`. */
-async function pipePeer(role) {
-  const [mine, theirs] = await Pipe();
+async function pipePeer(role, options) {
+  const [mine, theirs] = await Pipe(options);
   const p = new Process(new URL('./pipe-child.mjs', import.meta.url), { args: [theirs, role] }).start();
   return track(mine, async () => {
     await mine.close();
@@ -38,6 +39,8 @@ try {
   const contenders = [
     peerContender('raw net framed', track(await rawSocketPeer('unix', 'sink', { dir })), track(await rawSocketPeer('unix', 'echo', { dir }))),
     peerContender('pipe', await pipePeer('sink'), await pipePeer('echo')),
+    // The same without polling before a receive parks (the default polls up to 64 us).
+    peerContender('pipe spin 0', await pipePeer('sink', { spin: 0 }), await pipePeer('echo', { spin: 0 })),
     peerContender('process.send', track(await forkPeer('sink')), track(await forkPeer('echo'))),
   ];
   if (python3Available()) contenders.push(pythonPipeContender);

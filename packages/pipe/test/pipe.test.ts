@@ -50,6 +50,7 @@ describe('Pipe', () => {
   it('validates options before creating anything', async () => {
     await expect(Pipe({ duplex: 'yes' as never })).rejects.toThrow(TypeError);
     await expect(Pipe({ maxMessageBytes: 0 })).rejects.toThrow(RangeError);
+    await expect(Pipe({ spin: 5000 })).rejects.toThrow(RangeError);
   });
 
   it('leaves no socket file or temporary directory behind', async () => {
@@ -60,8 +61,8 @@ describe('Pipe', () => {
     expect(readdirSync(tmpdir()).filter((n) => n.startsWith('ipc-pipe-')).length).toBe(before);
   });
 
-  it('lets two children play ping-pong directly, the parent holding neither end', async () => {
-    const [x, y] = await Pipe();
+  it.each([{}, { spin: 0 }, { spin: 1000 }])('lets two children play ping-pong directly, the parent holding neither end (%o)', async (options) => {
+    const [x, y] = await Pipe(options);
     const p1 = startProcess([x, 'ping', 100], 'pingpong.mjs');
     const p2 = startProcess([y, 'pong', 100], 'pingpong.mjs');
     // The parent's copies were closed once the children were spawned.

@@ -126,6 +126,14 @@ export abstract class ConnectionBase<T = unknown> implements Connection<T> {
   protected _pause(): void {}
   /** Asks the transport to deliver again. */
   protected _resume(): void {}
+  /**
+   * Called by a receive that finds nothing queued, just before it parks: a transport may look for
+   * bytes synchronously for a bounded time and `_deliver` what it finds (or `_end`). Returns true
+   * when it delivered or ended anything. Default: nothing.
+   */
+  protected _spin(): boolean {
+    return false;
+  }
 
   get closed(): boolean {
     return this.#localClosed || (this.#ended !== undefined && this.#inboxHead >= this.#inbox.length);
@@ -256,12 +264,14 @@ export abstract class ConnectionBase<T = unknown> implements Connection<T> {
       return Promise.reject(new IpcError('ERR_IPC_WRONG_DIRECTION', 'this end of a one-way connection is write-only'));
     }
     if (this.#localClosed) return Promise.reject(this.#closedError());
-    if (this.#inboxHead < this.#inbox.length) {
-      const frame = this.#inbox[this.#inboxHead]!;
-      if (frame.byteLength > maxLength) return Promise.reject(this.#tooLong(frame.byteLength, maxLength));
-      return Promise.resolve(this.#shift());
-    }
+    if (this.#inboxHead < this.#inbox.length) return this.#takeHead(maxLength);
     if (this.#ended) return Promise.reject(this.#ended);
+    // About to park with nobody ahead: the transport may catch a reply that is on its way sooner
+    // than a wake-up through the event loop would deliver it.
+    if (this.#receivers.length === 0 && options?.timeout !== 0 && !options?.signal?.aborted && this._spin()) {
+      if (this.#inboxHead < this.#inbox.length) return this.#takeHead(maxLength);
+      if (this.#ended) return Promise.reject(this.#ended);
+    }
     if (options?.timeout === 0) {
       return Promise.reject(new IpcError('ERR_IPC_TIMEOUT', 'recv timed out after 0 ms', { details: { timeout: 0 } }));
     }
@@ -278,6 +288,12 @@ export abstract class ConnectionBase<T = unknown> implements Connection<T> {
         if (i >= 0) this.#receivers.splice(i, 1);
       });
     }, 'recv');
+  }
+
+  #takeHead(maxLength: number): Promise<Uint8Array> {
+    const frame = this.#inbox[this.#inboxHead]!;
+    if (frame.byteLength > maxLength) return Promise.reject(this.#tooLong(frame.byteLength, maxLength));
+    return Promise.resolve(this.#shift());
   }
 
   #shift(): Uint8Array {

@@ -98,6 +98,30 @@ describe('FrameDecoder', () => {
     );
   });
 
+  it('assembles large frames in place for any chunking, between small ones, without mixing them up', () => {
+    const sizes = fc.array(fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 64 * 1024 - 2, max: 200 * 1024 })), {
+      minLength: 1,
+      maxLength: 6,
+    });
+    fc.assert(
+      fc.property(sizes, fc.array(fc.nat(), { maxLength: 60 }), (lengths, cuts) => {
+        const msgs = lengths.map((n, i) => {
+          const m = new Uint8Array(n);
+          for (let j = 0; j < n; j += 997) m[j] = (i * 31 + j) & 0xff;
+          if (n > 0) m[n - 1] = i;
+          return m;
+        });
+        const decoder = new FrameDecoder();
+        const frames = decodeAll(decoder, cut(streamOf(msgs), cuts));
+        expect(frames.map((f) => f.length)).toEqual(lengths);
+        // Buffer#equals: a deep equality over 200 KiB buffers would take seconds.
+        for (const [i, f] of frames.entries()) expect(f.equals(msgs[i]!), `frame ${i}`).toBe(true);
+        expect(decoder.hasPartial).toBe(false);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('decodes a stream fed one byte at a time, including empty frames', () => {
     const msgs = [new Uint8Array(0), Uint8Array.from([1]), new Uint8Array(0), Buffer.from('hello'), new Uint8Array(0)];
     const stream = streamOf(msgs);

@@ -2,6 +2,8 @@ import { IpcError } from './errors.js';
 
 /** Bytes in a frame header: a 4-byte big-endian unsigned length. */
 export const FRAME_HEADER_BYTES = 4;
+// Frames from this size are assembled in place once half arrived; smaller ones are joined at the end.
+const ASSEMBLE_MIN_BYTES = 64 * 1024;
 /** Default bound on one frame's payload: 64 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 /** The largest bound anyone may set: 2 GiB - 1 (what one Buffer can hold on every platform). */
@@ -57,14 +59,17 @@ export function encodeFrame(payload: Uint8Array, max: number = DEFAULT_MAX_FRAME
  * Incremental decoder of length-prefixed frames, correct for any chunking of its input.
  *
  * The claimed length is checked against `maxFrameBytes` as soon as the header is complete, before
- * any allocation; a partial frame is held as the chunks that arrived, so memory never exceeds what
- * the peer actually sent (and never the bound). After an error the decoder stays failed: a byte
- * stream cannot resynchronise.
+ * any allocation. A partial frame is held as the chunks that arrived until half of it is here; then
+ * one buffer of the frame's length takes them and every later chunk is copied in as it arrives, so
+ * completing a large frame copies only its last chunk. Memory never exceeds twice what the peer
+ * actually sent (and never the bound). After an error the decoder stays failed: a byte stream
+ * cannot resynchronise.
  */
 export class FrameDecoder {
   readonly maxFrameBytes: number;
   #chunks: Buffer[] = [];
   #buffered = 0;
+  #frame: Buffer | undefined; // the frame in progress, once half of it arrived
   #need = -1; // payload length of the frame in progress, -1 while reading a header
   #failed: IpcError | undefined;
 
@@ -117,7 +122,14 @@ export class FrameDecoder {
         return;
       }
       const tail = buf.subarray(off, off + missing);
-      const frame = this.#chunks.length === 0 ? tail : Buffer.concat([...this.#chunks, tail], this.#need);
+      let frame: Buffer;
+      if (this.#frame) {
+        frame = this.#frame;
+        frame.set(tail, this.#buffered);
+        this.#frame = undefined;
+      } else {
+        frame = this.#chunks.length === 0 ? tail : Buffer.concat([...this.#chunks, tail], this.#need);
+      }
       this.#chunks = [];
       this.#buffered = 0;
       this.#need = -1;
@@ -142,8 +154,25 @@ export class FrameDecoder {
   }
 
   #hold(part: Buffer): void {
+    if (this.#frame) {
+      this.#frame.set(part, this.#buffered);
+      this.#buffered += part.length;
+      return;
+    }
     this.#chunks.push(part);
     this.#buffered += part.length;
+    // Half a payload is here: from now on copy each chunk into the frame as it comes (while the
+    // rest is still in flight) instead of all of them once the last one arrived.
+    if (this.#need >= ASSEMBLE_MIN_BYTES && this.#buffered * 2 >= this.#need) {
+      const frame = Buffer.allocUnsafe(this.#need);
+      let at = 0;
+      for (const c of this.#chunks) {
+        frame.set(c, at);
+        at += c.length;
+      }
+      this.#chunks = [];
+      this.#frame = frame;
+    }
   }
 
   /**
@@ -161,6 +190,7 @@ export class FrameDecoder {
 
   /** Drops any partial frame and clears a failure. */
   reset(): void {
+    this.#frame = undefined;
     this.#chunks = [];
     this.#buffered = 0;
     this.#need = -1;
@@ -170,6 +200,7 @@ export class FrameDecoder {
   #check(length: number): void {
     if (length > this.maxFrameBytes) {
       this.#failed = tooLargeError(length, this.maxFrameBytes);
+      this.#frame = undefined;
       this.#chunks = [];
       this.#buffered = 0;
       throw this.#failed;

@@ -209,3 +209,143 @@ describe('StreamConnection', () => {
     expect(settled.some((r) => r.status === 'rejected' && IpcError.is(r.reason, 'ERR_IPC_CLOSED'))).toBe(true);
   });
 });
+
+describe('StreamConnection spin', () => {
+  it('accepts 0..1000 microseconds and refuses anything else with RangeError', () => {
+    for (const spin of [-1, 1001, Number.NaN, '10' as unknown as number]) {
+      expect(() => new StreamConnection(undefined, { spin }), String(spin)).toThrow(RangeError);
+    }
+    for (const spin of [0, 1, 64, 1000]) expect(() => new StreamConnection(undefined, { spin })).not.toThrow();
+  });
+
+  it('takes a reply already in the kernel without waiting for the event loop; without spin it waits', async () => {
+    for (const spin of [64, 0]) {
+      const { a, b, sb } = await pair({ spin, codec: 'bytes' });
+      let dataEvents = 0;
+      sb.on('data', () => dataEvents++);
+      // b sends first: only a receive after a send polls.
+      await b.sendBytes(Buffer.from('ask'));
+      expect((await a.recvBytes()).toString()).toBe('ask');
+      await a.sendBytes(Buffer.from('warm'));
+      expect((await b.recvBytes()).toString()).toBe('warm');
+      // A new tick: the first message of a tick is written at once, so it is in the kernel before
+      // recv is called.
+      await new Promise((resolve) => setImmediate(resolve));
+      await b.sendBytes(Buffer.from('ask again'));
+      dataEvents = 0;
+      void a.sendBytes(Buffer.from('hello'));
+      const got = b.recvBytes();
+      expect(dataEvents).toBe(0);
+      expect((await got).toString()).toBe('hello');
+      // A poll reads outside the stream: no 'data' event. Parked, the bytes come through libuv.
+      expect(dataEvents, `spin ${spin}`).toBe(spin > 0 ? 0 : 1);
+    }
+  });
+
+  it('does not poll in a receiver that only receives', async () => {
+    const { a, b, sb } = await pair({ spin: 64, codec: 'bytes' });
+    let dataEvents = 0;
+    sb.on('data', () => dataEvents++);
+    await a.sendBytes(Buffer.from('one'));
+    expect((await b.recvBytes()).toString()).toBe('one');
+    await new Promise((resolve) => setImmediate(resolve));
+    dataEvents = 0;
+    void a.sendBytes(Buffer.from('two'));
+    expect((await b.recvBytes()).toString()).toBe('two');
+    expect(dataEvents).toBe(1);
+  });
+
+  it('stops polling when it does not shorten the waits (a peer that answers after milliseconds)', async () => {
+    const { a, b, sa } = await pair({ spin: 64, codec: 'bytes' });
+    const rounds = 64; // one epoch polling, one parking: both wait the clipped maximum, so parking wins
+    const answering = (async () => {
+      for (let i = 0; i < rounds; i++) {
+        const q = await b.recvBytes();
+        await new Promise((resolve) => setTimeout(resolve, 3));
+        await b.sendBytes(q);
+      }
+    })();
+    for (let i = 0; i < rounds; i++) {
+      await a.sendBytes(Buffer.from([i]));
+      expect([...(await a.recvBytes())]).toEqual([i]);
+    }
+    await answering;
+    // Now a reply is in the kernel before the receive: a polling receive would take it without a
+    // 'data' event; a parked one gets it through libuv.
+    await new Promise((resolve) => setImmediate(resolve));
+    let dataEvents = 0;
+    sa.on('data', () => dataEvents++);
+    await b.sendBytes(Buffer.from('r'));
+    await a.sendBytes(Buffer.from('q'));
+    expect((await a.recvBytes()).toString()).toBe('r');
+    expect(dataEvents).toBe(1);
+  });
+
+  it.each([8 * 1024 * 1024, 16 * 1024])('keeps the order of polled and libuv-delivered frames, small and large, under any interleaving (highWaterMark %i)', async (highWaterMark) => {
+    // A small highWaterMark pauses and resumes the socket: bytes the stream read but did not emit yet must not be overtaken.
+    const { a, b } = await pair({ spin: 64, codec: 'bytes', maxMessageBytes: 1 << 20, highWaterMark });
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const sizes = Array.from({ length: 400 }, () => {
+      const r = random();
+      return r < 0.05 ? 64 * 1024 + Math.floor(random() * 150_000) : r < 0.2 ? Math.floor(random() * 8192) : 4 + Math.floor(random() * 60);
+    });
+    const message = (i: number) => {
+      const m = Buffer.alloc(sizes[i]!, i & 0xff);
+      m.writeUInt32BE(i, 0);
+      return m;
+    };
+    const sending = (async () => {
+      for (let i = 0; i < sizes.length; i++) {
+        const sent = a.sendBytes(message(i));
+        if (random() < 0.3) await sent;
+        if (random() < 0.2) await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    // a drains b's acknowledgements: b sends before most receives, so its receives poll.
+    const acks = (async () => {
+      while ((await a.recvBytes().catch(() => undefined)) !== undefined);
+    })();
+    for (let i = 0; i < sizes.length; i++) {
+      if (random() < 0.7) void b.sendBytes(Buffer.from([1]));
+      const got = Buffer.from(await b.recvBytes({ timeout: 10_000 }));
+      expect(got.length, `message ${i}`).toBe(sizes[i]);
+      expect(got.equals(message(i)), `message ${i}`).toBe(true);
+      if (random() < 0.2) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await sending;
+    await b.close();
+    await acks;
+  });
+
+  it('ends with ERR_IPC_CLOSED when the peer closed, after what it sent before', async () => {
+    const { a, b } = await pair({ spin: 64, codec: 'bytes' });
+    await b.sendBytes(Buffer.from('x'));
+    expect((await a.recvBytes()).toString()).toBe('x');
+    await a.sendBytes(Buffer.from('last'));
+    await a.close();
+    expect((await b.recvBytes()).toString()).toBe('last');
+    expect(await code(b.recvBytes())).toBe('ERR_IPC_CLOSED');
+  });
+
+  it('ends with ERR_IPC_CLOSED (errno ECONNRESET) when a poll meets the reset of a peer that left bytes unread', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipc-stream-test-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    // The accepted side never reads: what b sends stays in its kernel queue, so closing it resets b.
+    const server = net.createServer({ pauseOnConnect: true });
+    await new Promise<void>((resolve) => server.listen(join(dir, 's'), resolve));
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = net.connect(join(dir, 's'));
+    await new Promise((resolve) => client.once('connect', resolve));
+    const sa = await accepted;
+    server.close();
+    const b = new StreamConnection(client, { spin: 64 });
+    cleanups.push(() => b.close());
+    await b.sendBytes(new Uint8Array(100));
+    sa.destroy();
+    // Same tick: libuv has not seen the reset yet; the poll's read meets it.
+    const err = await b.recvBytes().catch((e: unknown) => e);
+    expect(IpcError.is(err, 'ERR_IPC_CLOSED')).toBe(true);
+    expect((err as IpcError).errno).toBe('ECONNRESET');
+  });
+});

@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { ConnectionOptions } from './connection.js';
 import { ConnectionBase } from './connection.js';
@@ -41,7 +41,30 @@ export interface StreamConnectionOptions<T = unknown> extends ConnectionOptions<
    * meant for it must stay in the kernel until then. Default false.
    */
   lazyRead?: boolean;
+  /**
+   * Most microseconds a receive that finds nothing queued polls the socket before it parks, so a
+   * reply already on its way is taken without a wake-up through the event loop (~20 us here). Only
+   * the first receive after a send polls (a receiver that only receives never does). Polling burns
+   * CPU and, on a busy machine, delays the peer; so the connection keeps measuring how long its
+   * receives wait with polling and without (alternating now and then) and polls only while that
+   * is clearly faster. Only a plain socket with a descriptor polls (not TLS,
+   * not a Windows pipe). 0 (default) never polls; at most 1000.
+   */
+  spin?: number;
 }
+
+// The largest `spin` accepted, in microseconds.
+const MAX_SPIN_US = 1000;
+// Polling is judged by what it buys: epochs of SPIN_EPOCH waits (receive to frame, clipped at
+// SPIN_CLIP_US) with polling and without are compared, and the better mode is kept for a while.
+const SPIN_EPOCH = 32;
+const SPIN_CLIP_US = 1000;
+const SPIN_MIN_EXPLOIT = 4;
+const SPIN_MAX_EXPLOIT = 64;
+// Polling reads go into a pool (frames are views into it, as they are into libuv's reads); a new
+// one is taken when less than a read's worth is left.
+const READ_POOL_BYTES = 64 * 1024;
+const MIN_READ_BYTES = 8 * 1024;
 
 interface SendWaiter {
   frame: Uint8Array;
@@ -108,7 +131,8 @@ function defaultHeader(length: number): Buffer {
  * yields every frame it holds. `send` resolves when the bytes were handed on (small messages are
  * copied, large ones resolve when the kernel took them) and waits while more than
  * `writeHighWaterMark` bytes are queued, so a slow reader bounds the writer's memory. The peer's
- * EOF, reset or death rejects pending and later calls with `ERR_IPC_CLOSED`.
+ * EOF, reset or death rejects pending and later calls with `ERR_IPC_CLOSED`. With `spin`, a receive
+ * that finds nothing queued polls the socket for a few microseconds before it parks.
  *
  * Subclasses may start without a socket and `_attach` one later, and override `_socketGone` to
  * reconnect instead of ending.
@@ -129,6 +153,28 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
   #pausedByInbox = false;
   #reading: boolean;
   #gone: IpcError | undefined;
+  readonly #spinMax: number;
+  // Whether receives poll now, and the experiment that decides it: an epoch polling (ended early
+  // when its median wait passes the window: the polls miss), an epoch parking, then the faster mode
+  // by median wait (polling needing a 10% edge) for `#exploit` epochs, a run that doubles while the
+  // same mode keeps winning, cut short when the median halves or doubles. Polling steals CPU from
+  // the peer on a busy machine (or one sharing our CPU), which this sees as longer waits.
+  #spinOn = true;
+  #phase: 'poll' | 'park' | 'keep' = 'poll';
+  #waits = new Float64Array(SPIN_EPOCH);
+  #epochCount = 0;
+  #pollMedian = 0;
+  #keptMedian = 0; // the winner's median when it was chosen
+  #exploit = SPIN_MIN_EXPLOIT;
+  #exploitLeft = 0;
+  #lastWinner: boolean | undefined;
+  #waitStart = -1; // when an eligible receive began waiting (performance.now() ms), until a frame
+  // Only a receive after a send polls (a reply may be on its way), and the polls of one exchange
+  // continue while they catch frames: a receiver that only receives never polls.
+  #replyExpected = false;
+  #spinRead: (() => boolean) | undefined;
+  #readPool: Buffer = Buffer.allocUnsafe(0);
+  #readOff = 0;
 
   /**
    * @param socket - the connected stream, or undefined to attach one later with `_attach`
@@ -142,6 +188,11 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     if (typeof closeTimeout !== 'number' || Number.isNaN(closeTimeout) || closeTimeout < 0) {
       throw new RangeError(`closeTimeout must be a number >= 0, got ${String(closeTimeout)}`);
     }
+    const spin = options.spin ?? 0;
+    if (typeof spin !== 'number' || Number.isNaN(spin) || spin < 0 || spin > MAX_SPIN_US) {
+      throw new RangeError(`spin must be a number of microseconds between 0 and ${MAX_SPIN_US}, got ${String(spin)}`);
+    }
+    this.#spinMax = spin;
     this.#writeHwm = hwm;
     this.#closeTimeout = closeTimeout;
     this.#createDecoder = options.createDecoder ?? ((max) => new FrameDecoder({ maxFrameBytes: max }));
@@ -164,7 +215,12 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     this.#socket = socket;
     this.#gone = undefined;
     const decoder = this.#createDecoder(this.maxMessageBytes);
-    const onFrame = (frame: Buffer) => this._deliver(frame);
+    let frames = 0;
+    const onFrame = (frame: Buffer) => {
+      frames++;
+      if (this.#waitStart >= 0) this.#waited(performance.now() - this.#waitStart);
+      this._deliver(frame);
+    };
     // Every way the socket goes ends here (and destroys it); events of a socket that was already
     // replaced (a reconnecting subclass) are ignored.
     const lose = (err: IpcError) => {
@@ -205,7 +261,9 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
       }
       if (this.#slabEnd > this.#slabStart) writeAllSync(fd, this.#slab.subarray(this.#slabStart, this.#slabEnd));
     });
+    this.#spinRead = this.#spinMax > 0 ? () => this.#poll(socket, onData, onError, () => frames) : undefined;
     this.#detach = () => {
+      this.#spinRead = undefined;
       unhookExit();
       socket.off('data', onData);
       socket.off('end', onEnd);
@@ -219,6 +277,102 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     else socket.resume();
     if (leftover && leftover.length > 0) onData(leftover);
     this.#drainWaiters();
+  }
+
+  protected override _spin(): boolean {
+    return this.#spinRead?.() ?? false;
+  }
+
+  // For the first receive after a send (a reply may be on its way): polls the socket (a
+  // non-blocking read outside libuv) until bytes come or the window passes, when polling is on.
+  // The bytes go to the same decoder libuv's reads go to, so the order holds as long as the stream
+  // holds nothing that it read but did not emit yet. True when a frame was delivered (or the
+  // socket failed).
+  #poll(socket: Duplex, onData: (chunk: Buffer) => void, onError: (err: Error) => void, frames: () => number): boolean {
+    if (!this.#replyExpected) return false;
+    this.#replyExpected = false;
+    const start = performance.now();
+    this.#waitStart = start;
+    if (!this.#spinOn || this.#socket !== socket || !this.#reading || this.#pausedByInbox) return false;
+    const raw = socket as unknown as WritableInternals;
+    const fd = raw._handle?.fd;
+    if (raw.encrypted || typeof fd !== 'number' || fd < 0 || socket.readableFlowing !== true || socket.readableLength > 0) return false;
+    // What this tick sent must leave first: the reply we wait for may depend on it. A write the
+    // kernel did not take needs the event loop, so then park instead.
+    if (!this.#corked) this.#flushSlab();
+    if (socket.writableLength > 0) return false;
+    if (this.#readPool.length - this.#readOff < MIN_READ_BYTES) {
+      this.#readPool = Buffer.allocUnsafe(READ_POOL_BYTES);
+      this.#readOff = 0;
+    }
+    const pool = this.#readPool;
+    const off = this.#readOff;
+    const deadline = start + this.#spinMax / 1000;
+    let n = -1; // -1 while nothing came, 0 at EOF
+    let failure: Error | undefined;
+    const stackTraceLimit = Error.stackTraceLimit;
+    // Every empty poll throws EAGAIN; capturing its stack would be most of the cost of a poll.
+    Error.stackTraceLimit = 0;
+    try {
+      do {
+        try {
+          n = readSync(fd, pool, off, pool.length - off, null);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'EINTR') failure = err as Error;
+        }
+      } while (n < 0 && failure === undefined && performance.now() < deadline);
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
+    if (failure) {
+      onError(failure);
+      return true;
+    }
+    // At EOF (n === 0) libuv sees the end too and ends the connection as usual. Of a large frame
+    // this took a part; the rest comes through libuv.
+    let caught = false;
+    if (n > 0) {
+      const before = frames();
+      this.#readOff = off + n;
+      onData(pool.subarray(off, off + n));
+      if (this.#socket !== socket) return true;
+      caught = frames() !== before;
+    }
+    return caught;
+  }
+
+  #waited(ms: number): void {
+    this.#waitStart = -1;
+    const n = ++this.#epochCount;
+    this.#waits[n - 1] = Math.min(SPIN_CLIP_US, ms * 1000);
+    const missing = this.#phase === 'poll' && n >= 8 && n % 4 === 0 && this.#median(n) > this.#spinMax;
+    if (n < SPIN_EPOCH && !missing) return;
+    const median = this.#median(n);
+    this.#epochCount = 0;
+    if (this.#phase === 'poll') {
+      this.#pollMedian = median;
+      this.#phase = 'park';
+      this.#spinOn = false;
+    } else if (this.#phase === 'park') {
+      const poll = this.#pollMedian < median * 0.9;
+      this.#exploit = poll === this.#lastWinner ? Math.min(SPIN_MAX_EXPLOIT, this.#exploit * 2) : SPIN_MIN_EXPLOIT;
+      this.#lastWinner = poll;
+      this.#keptMedian = poll ? this.#pollMedian : median;
+      this.#exploitLeft = this.#exploit;
+      this.#phase = 'keep';
+      this.#spinOn = poll;
+    } else if (--this.#exploitLeft === 0 || median * 2 < this.#keptMedian || median > this.#keptMedian * 2) {
+      // Time to look again, or the waits changed (other messages, another load): look now.
+      if (this.#exploitLeft > 0) this.#exploit = SPIN_MIN_EXPLOIT;
+      this.#phase = 'poll';
+      this.#spinOn = true;
+    }
+  }
+
+  #median(n: number): number {
+    const sorted = this.#waits.slice(0, n).sort();
+    return n % 2 ? sorted[n >> 1]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
   }
 
   /** Called whenever bytes arrive (idle timers hook here). */
@@ -269,6 +423,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
   }
 
   protected _write(frame: Uint8Array, options: WaitOptions | undefined): Promise<void> {
+    this.#replyExpected = true;
     if (!this.#socket && this.#gone && this._endError) return Promise.reject(this._endError);
     if (this.#waiters.length === 0 && this.#socket && this.#pending() < this.#writeHwm) {
       return this.#enqueue(frame, options);

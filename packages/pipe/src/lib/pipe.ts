@@ -16,7 +16,18 @@ export interface PipeOptions<T = unknown> extends Omit<StreamConnectionOptions<T
    * `ERR_IPC_WRONG_DIRECTION`.
    */
   duplex?: boolean;
+  /**
+   * Most microseconds a receive that finds nothing queued polls the socket before it parks (default
+   * {@link DEFAULT_PIPE_SPIN_US}; 0 never polls; at most 1000). A reply already on its way is then
+   * taken without a wake-up through the event loop, which roughly halves a round trip when a CPU is
+   * free. Only the first receive after a send polls, and only while measured waits show polling
+   * is faster. An end passed to a child keeps its value.
+   */
+  spin?: number;
 }
+
+/** The `spin` of a pipe end unless its options say otherwise, in microseconds. */
+export const DEFAULT_PIPE_SPIN_US = 64;
 
 interface PipeEndOptions<T> extends StreamConnectionOptions<T> {
   direction: 'both' | 'read' | 'write';
@@ -44,7 +55,7 @@ export class PipeConnection<T = unknown> extends StreamConnection<T> implements 
   constructor(socket: net.Socket, options: PipeEndOptions<T>) {
     // Lazy: an end does not read before its first receive, so bytes sent to it before it moves
     // to a child stay in the kernel for the child.
-    super(socket, { ...options, lazyRead: true });
+    super(socket, { ...options, spin: options.spin ?? DEFAULT_PIPE_SPIN_US, lazyRead: true });
     this.#options = options;
   }
 
@@ -106,6 +117,7 @@ export class PipeConnection<T = unknown> extends StreamConnection<T> implements 
       maxMessageBytes: this.maxMessageBytes,
       writeHighWaterMark: this.#options.writeHighWaterMark,
       highWaterMark: this.#options.highWaterMark,
+      spin: this.#options.spin,
     };
   }
 
@@ -127,6 +139,7 @@ registerHandleKind(PIPE_HANDLE_KIND, (handle) => {
     maxMessageBytes: handle.maxMessageBytes as number,
     writeHighWaterMark: handle.writeHighWaterMark as number | undefined,
     highWaterMark: handle.highWaterMark as number | undefined,
+    spin: handle.spin as number | undefined,
   });
 });
 
