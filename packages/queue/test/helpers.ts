@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { expect } from 'vitest';
 import { Process, Thread } from '@ipc/core';
 import { SharedMemory } from '@ipc/shm';
 import type { Queue } from '@ipc/queue';
@@ -70,4 +71,37 @@ export function failure(runner: Process | Thread): Promise<never> {
     if (code !== 0) throw new Error(`${runner.name} exited with ${code}`);
     return new Promise<never>(() => {});
   });
+}
+
+/**
+ * The end of a kill loop: drains what is left (checking per-producer order), then checks the tally
+ * of every item producers committed (`log[round]` items of `each` per round; `seen` counts each
+ * delivery, its last word any order or content violation the victims saw): none twice, none never
+ * put, and at most one lost per round (a consumer killed between taking an item and recording it).
+ */
+export function auditKillLoop<T extends [number, number, ...unknown[]]>(q: Queue<T>, seen: Int32Array, log: Int32Array, rounds: number, each: number): void {
+  const last = new Map<number, number>();
+  for (let r = q.tryGet(); r.ok; r = q.tryGet()) {
+    const [p, i] = r.value;
+    expect(i).toBeGreaterThan(last.get(p) ?? -1);
+    last.set(p, i);
+    Atomics.add(seen, p * each + i, 1);
+  }
+  expect(seen[rounds * each]).toBe(0); // no order or content violation seen by the victims
+  let lost = 0;
+  let committed = 0;
+  for (let r = 0; r < rounds; r++) {
+    const c = Atomics.load(log, r);
+    committed += c;
+    for (let i = 0; i < each; i++) {
+      const n = seen[r * each + i]!;
+      expect(n).toBeLessThanOrEqual(1); // never twice
+      if (i < c && n === 0) lost++;
+      if (i > c) expect(n).toBe(0); // nothing that was never put
+    }
+  }
+  expect(committed).toBeGreaterThan(rounds);
+  // A consumer killed between taking an item and recording it loses that one item (it was
+  // delivered to a process or thread that died): at most one per consumer kill.
+  expect(lost).toBeLessThanOrEqual(rounds);
 }

@@ -4,6 +4,15 @@ import { IpcError } from '@ipc/core';
 import { JoinableQueue, Queue } from '@ipc/queue';
 import { Fixtures, failure, shmNames, until } from './helpers.js';
 
+/** Checks item `k` of big-producer.mjs: `size` bytes, page j holding (j + k) & 255, the last byte k. */
+function expectBigItem(item: Uint8Array, k: number, size: number): void {
+  expect(item.byteLength).toBe(size);
+  let bad = 0;
+  for (let j = 0; j < item.length; j += 4096) if (item[j] !== ((j / 4096 + k) & 255)) bad++;
+  expect(bad).toBe(0);
+  expect(item[item.length - 1]).toBe(k);
+}
+
 const fx = new Fixtures();
 afterEach(() => fx.dispose());
 
@@ -47,11 +56,7 @@ describe('Queue across processes and threads', () => {
     const failed = failure(child);
     for (let k = 0; k < sizes.length; k++) {
       const item = await Promise.race([q.get({ timeout: 30_000 }), failed]);
-      expect(item.byteLength).toBe(sizes[k]);
-      let bad = 0;
-      for (let j = 0; j < item.length; j += 4096) if (item[j] !== ((j / 4096 + k) & 255)) bad++;
-      expect(bad).toBe(0);
-      expect(item[item.length - 1]).toBe(k);
+      expectBigItem(item, k, sizes[k]!);
     }
     expect(await child.join({ timeout: 30_000 })).toBe(0);
     expect(shmNames(`${q.name}-o`)).toEqual([]);
@@ -67,11 +72,7 @@ describe('Queue across processes and threads', () => {
       const item = await Promise.race([q.getBytes({ timeout: 30_000, into: buf }), failed]);
       expect(item.buffer).toBe(buf.buffer);
       expect(item.byteOffset).toBe(0);
-      expect(item.byteLength).toBe(sizes[k]);
-      let bad = 0;
-      for (let j = 0; j < item.length; j += 4096) if (item[j] !== ((j / 4096 + k) & 255)) bad++;
-      expect(bad).toBe(0);
-      expect(item[item.length - 1]).toBe(k);
+      expectBigItem(item, k, sizes[k]!);
     }
     expect(await child.join({ timeout: 30_000 })).toBe(0);
     expect(shmNames(`${q.name}-o`)).toEqual([]);

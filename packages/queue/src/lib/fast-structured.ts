@@ -227,30 +227,41 @@ function writeObject(v: Record<string, unknown>, depth: number): void {
   varint(n);
 }
 
-/** Keeps `keys` as the shape at `depth` when they are few and all short one-byte strings. */
-function learnShape(keys: string[], depth: number): void {
+/**
+ * The encoded key bytes of a shape (each key as a one-byte string record) and where each key's
+ * record ends, or undefined when the keys are too many, not all short one-byte strings, or include
+ * `__proto__` (written and read the slow way, as an own property).
+ */
+function shapeRecords(keys: ReadonlyArray<string | number>): { bytes: Uint8Array; ends: Int32Array } | undefined {
   const n = keys.length;
-  if (n > SHAPE_MAX_KEYS) return;
+  if (n > SHAPE_MAX_KEYS) return undefined;
   let total = 0;
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
-    if (k.length >= 0x80) return;
-    for (let j = 0; j < k.length; j++) if (k.charCodeAt(j) > 0xff) return;
+    if (typeof k !== 'string' || k.length >= 0x80 || k === '__proto__') return undefined;
+    for (let j = 0; j < k.length; j++) if (k.charCodeAt(j) > 0xff) return undefined;
     total += 2 + k.length;
   }
   const bytes = new Uint8Array(total);
   const ends = new Int32Array(n);
   let o = 0;
   for (let i = 0; i < n; i++) {
-    const k = keys[i]!;
+    const k = keys[i] as string;
     bytes[o++] = T_ONE_BYTE;
     bytes[o++] = k.length;
     for (let j = 0; j < k.length; j++) bytes[o++] = k.charCodeAt(j);
     ends[i] = o;
   }
+  return { bytes, ends };
+}
+
+/** Keeps `keys` as the shape at `depth` when {@link shapeRecords} can encode them. */
+function learnShape(keys: string[], depth: number): void {
+  const r = shapeRecords(keys);
+  if (r === undefined) return;
   shapeKeys[depth] = keys;
-  shapeBytes[depth] = bytes;
-  shapeEnds[depth] = ends;
+  shapeBytes[depth] = r.bytes;
+  shapeEnds[depth] = r.ends;
 }
 
 function writeValue(v: unknown, depth: number): void {
@@ -601,28 +612,11 @@ function readObject(depth: number): Record<string, unknown> {
 }
 
 function learnReadShape(keys: Array<string | number>, d: number): void {
-  const n = keys.length;
-  if (n > SHAPE_MAX_KEYS) return;
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const k = keys[i]!;
-    if (typeof k !== 'string' || k.length >= 0x80 || k === '__proto__') return;
-    for (let j = 0; j < k.length; j++) if (k.charCodeAt(j) > 0xff) return;
-    total += 2 + k.length;
-  }
-  const bytes = new Uint8Array(total);
-  const ends = new Int32Array(n);
-  let o = 0;
-  for (let i = 0; i < n; i++) {
-    const k = keys[i] as string;
-    bytes[o++] = T_ONE_BYTE;
-    bytes[o++] = k.length;
-    for (let j = 0; j < k.length; j++) bytes[o++] = k.charCodeAt(j);
-    ends[i] = o;
-  }
+  const r = shapeRecords(keys);
+  if (r === undefined) return;
   readShapeKeys[d] = keys as string[];
-  readShapeBytes[d] = bytes;
-  readShapeEnds[d] = ends;
+  readShapeBytes[d] = r.bytes;
+  readShapeEnds[d] = r.ends;
 }
 
 function define(o: Record<string, unknown>, key: string | number, value: unknown): void {
