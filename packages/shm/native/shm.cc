@@ -23,6 +23,21 @@
 
 namespace {
 
+// The bytes an environment has mapped, as reported to V8. V8 does not count the backing stores of
+// SharedArrayBuffers toward its GC heuristics, so a process that closes and unlinks many segments
+// would keep them all mapped (and their /dev/shm pages allocated) until some unrelated GC. Each
+// mapping is therefore reported as external memory when it is made; `unmapped` collects the bytes
+// released since, on any thread, and the JavaScript thread subtracts them at its next map. Owned by
+// the environment's State and by every live mapping: the last one to go deletes it.
+struct Ledger {
+  std::atomic<int64_t> unmapped{0};
+  std::atomic<int> refs{1};
+};
+
+void Unref(Ledger* l) {
+  if (l->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete l;
+}
+
 // One mmap'ed segment, shared by the SharedArrayBuffers made over parts of it (the user region and
 // the trailer). V8 frees each backing store on whichever thread drops the last reference, so the
 // count is atomic; the mapping goes when the last buffer does.
@@ -30,12 +45,15 @@ struct Mapping {
   void* addr;
   size_t len;
   std::atomic<int> refs;
+  Ledger* ledger;
 };
 
 void ReleaseMapping(void* /*data*/, size_t /*len*/, void* deleter_data) {
   Mapping* m = static_cast<Mapping*>(deleter_data);
   if (m->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     munmap(m->addr, m->len);
+    m->ledger->unmapped.fetch_add(static_cast<int64_t>(m->len), std::memory_order_relaxed);
+    Unref(m->ledger);
     delete m;
   }
 }
@@ -64,6 +82,9 @@ struct State {
   // Segments this environment created with unlinkOnExit and has not unlinked yet.
   std::vector<Owned> owned;
   size_t trailerBytes = 0;
+  Ledger* ledger = new Ledger();
+  // What this environment has reported to V8 (mapped bytes minus the unmapped bytes subtracted).
+  int64_t reported = 0;
 };
 
 // Unlinks `name` only if its trailer still names this process (pid and start time) as the creator:
@@ -92,6 +113,7 @@ void UnlinkIfOurs(const Owned& o, size_t trailerBytes) {
 void FinalizeState(Napi::Env /*env*/, State* s) {
   for (int fd : s->fds) close(fd);
   for (const Owned& o : s->owned) UnlinkIfOurs(o, s->trailerBytes);
+  Unref(s->ledger);
   delete s;
 }
 
@@ -145,7 +167,14 @@ Napi::Value MapFd(Napi::Env env, int fd, size_t total, size_t trailerBytes, uint
   int err = errno;
   close(fd);
   if (addr == MAP_FAILED) return ThrowErrno(env, err, "mmap", name);
-  Mapping* m = new Mapping{addr, total, {1}};  // the 1 is ours, dropped below
+  State* s = GetState(env);
+  s->ledger->refs.fetch_add(1, std::memory_order_relaxed);
+  Mapping* m = new Mapping{addr, total, {1}, s->ledger};  // the 1 is ours, dropped below
+  // May start a GC, which frees the unreachable mappings: that is the point (see Ledger).
+  int64_t change = static_cast<int64_t>(total) - s->ledger->unmapped.exchange(0, std::memory_order_relaxed);
+  s->reported += change;
+  int64_t ignored;
+  napi_adjust_external_memory(env, change, &ignored);
   size_t userSize = total;
   bool hasTrailer = false;
   if (trailerBytes > 0 && total >= trailerBytes + 1) {
@@ -241,6 +270,20 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
   if (shm_unlink(name.c_str()) != 0) return ThrowErrno(env, errno, "shm_unlink", name);
   return env.Undefined();
+}
+
+// reclaim() -> the bytes of this environment's mappings that a full garbage collection unmapped.
+// For a create that found /dev/shm full: closed segments may still be mapped (and their pages
+// allocated) until V8 collects them. Collects only when this environment has something mapped.
+Napi::Value Reclaim(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  State* s = GetState(env);
+  int64_t before = s->ledger->unmapped.load(std::memory_order_relaxed);
+  if (s->reported - before <= 0) return Napi::Number::New(env, 0);
+  // Full GCs, then waits for the array buffer sweeper: the deleters have run when this returns.
+  v8::Isolate::GetCurrent()->LowMemoryNotification();
+  int64_t freed = s->ledger->unmapped.load(std::memory_order_relaxed) - before;
+  return Napi::Number::New(env, static_cast<double>(freed));
 }
 
 // The address of element `index` of an Int32Array over a SharedArrayBuffer.
@@ -470,6 +513,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("create", Napi::Function::New(env, Create, "create"));
   exports.Set("open", Napi::Function::New(env, Open, "open"));
   exports.Set("unlink", Napi::Function::New(env, Unlink, "unlink"));
+  exports.Set("reclaim", Napi::Function::New(env, Reclaim, "reclaim"));
   exports.Set("futexWait", Napi::Function::New(env, FutexWait, "futexWait"));
   exports.Set("futexWake", Napi::Function::New(env, FutexWake, "futexWake"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));

@@ -12,6 +12,11 @@ export interface NativeBinding {
   open(name: string, trailerBytes: number, magic: bigint): MappedSegment;
   /** shm_unlink. */
   unlink(name: string): void;
+  /**
+   * When this thread has segments mapped: a full garbage collection, which unmaps the closed ones
+   * nothing references any more. Returns the bytes it unmapped.
+   */
+  reclaim(): number;
   /** FUTEX_WAIT (shared) on `view[index]`: 0 ok, 1 not-equal, 2 timed-out. Negative timeout: forever. */
   futexWait(view: Int32Array, index: number, expected: number, timeoutMs: number): 0 | 1 | 2;
   /** FUTEX_WAKE (shared) on `view[index]`; returns how many were woken. */

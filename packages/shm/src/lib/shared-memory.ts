@@ -4,6 +4,7 @@ import { IpcError, moduleUrl, registerHandleKind, toHandle } from '@ipc/core';
 import type { Handle, HandleContext, Shareable } from '@ipc/core';
 import { FLAG_UNLINK_ON_EXIT, MAGIC, TRAILER_BYTES, buildTrailer, totalBytesFor } from './layout.js';
 import { MODULE_FILE, native } from './native.js';
+import type { MappedSegment } from './native.js';
 import { selfStartTime } from './process-info.js';
 import { readTrailerFile, rememberBuffer, systemError } from './segment.js';
 
@@ -240,6 +241,19 @@ export class SharedMemory implements Shareable, AsyncDisposable {
   }
 }
 
+const NO_SPACE = new Set(['ENOSPC', 'EFBIG', 'ENOMEM']);
+
+// A full /dev/shm may be full of segments this thread closed and unlinked: they stay mapped, and
+// their pages allocated, until garbage-collected. Collect once and retry when that unmapped any.
+function createMapped(path: string, totalBytes: number, trailer: Uint8Array): MappedSegment {
+  try {
+    return native().create(path, totalBytes, true, trailer, MAGIC);
+  } catch (err) {
+    if (!NO_SPACE.has((err as NodeJS.ErrnoException).code ?? '') || native().reclaim() === 0) throw err;
+    return native().create(path, totalBytes, true, trailer, MAGIC);
+  }
+}
+
 /** @internal creation shared by SharedMemory, Value and SharedArray. */
 export function createSegment(options: InternalCreateOptions): SharedMemory {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object with a size');
@@ -252,7 +266,7 @@ export function createSegment(options: InternalCreateOptions): SharedMemory {
   const trailer = buildTrailer(size, process.pid, selfStartTime(), unlinkOnExit ? FLAG_UNLINK_ON_EXIT : 0, options.meta);
   let mapped;
   try {
-    mapped = native().create(`/${name}`, totalBytesFor(size), true, trailer, MAGIC);
+    mapped = createMapped(`/${name}`, totalBytesFor(size), trailer);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') {
