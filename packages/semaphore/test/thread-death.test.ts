@@ -27,7 +27,10 @@ async function holder(data: Record<string, unknown>): Promise<{ worker: Worker; 
   workers.add(worker);
   const crashed = new Promise((resolve) => worker.once('error', resolve));
   await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
+    worker.once('message', () => {
+      worker.postMessage('go'); // a holder told to crash does so now
+      resolve();
+    });
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the holder thread exited with ${code} before holding`)));
   });
