@@ -556,15 +556,20 @@ function readValue(depth: number): unknown {
 const readShapeKeys: string[][] = new Array<string[]>(SHAPE_DEPTHS).fill(NO_KEYS);
 const readShapeBytes: Uint8Array[] = new Array<Uint8Array>(SHAPE_DEPTHS).fill(new Uint8Array(0));
 const readShapeEnds: Int32Array[] = new Array<Int32Array>(SHAPE_DEPTHS).fill(new Int32Array(0));
+// An object holding the shape's keys (values undefined): a decoded object starts as a copy of it,
+// so it is made with its final layout at once instead of growing by one property at a time.
+const readShapeTemplates: Array<Record<string, unknown>> = new Array<Record<string, unknown>>(SHAPE_DEPTHS).fill({});
 
 function readObject(depth: number): Record<string, unknown> {
-  const o: Record<string, unknown> = {};
   const d = depth < SHAPE_DEPTHS ? depth : 0;
   const shaped = depth < SHAPE_DEPTHS;
   const known = shaped ? readShapeKeys[d]! : NO_KEYS;
   const kb = readShapeBytes[d]!;
   const ends = readShapeEnds[d]!;
   const kn = known.length;
+  // While the keys follow the shape, `o` is a copy of its template; once they do not, a plain
+  // object holding the keys read so far.
+  let o: Record<string, unknown> = kn > 0 ? { ...readShapeTemplates[d]! } : {};
   let keys: Array<string | number> | undefined; // set once a key differs from the shape
   let from = 0;
   let n = 0;
@@ -583,6 +588,7 @@ function readObject(depth: number): Record<string, unknown> {
     if (b === T_END_OBJECT) {
       at++;
       if (readVarint() !== n) throw FALLBACK;
+      if (keys === undefined && n !== kn) o = leaveTemplate(o, known, n);
       if (shaped && (keys !== undefined || n !== kn)) learnReadShape(keys ?? known.slice(0, n), d);
       return o;
     }
@@ -603,12 +609,22 @@ function readObject(depth: number): Record<string, unknown> {
         }
       }
     }
-    if (keys === undefined) keys = known.slice(0, n);
+    if (keys === undefined) {
+      if (kn > 0) o = leaveTemplate(o, known, n);
+      keys = known.slice(0, n);
+    }
     const key = readKey();
     keys.push(key);
     define(o, key, readValue(depth + 1));
     n++;
   }
+}
+
+/** A plain object with the first `n` keys of a template copy `o` (the keys went another way). */
+function leaveTemplate(o: Record<string, unknown>, known: string[], n: number): Record<string, unknown> {
+  const fresh: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) fresh[known[i]!] = o[known[i]!];
+  return fresh;
 }
 
 function learnReadShape(keys: Array<string | number>, d: number): void {
@@ -617,6 +633,9 @@ function learnReadShape(keys: Array<string | number>, d: number): void {
   readShapeKeys[d] = keys as string[];
   readShapeBytes[d] = r.bytes;
   readShapeEnds[d] = r.ends;
+  const t: Record<string, unknown> = {};
+  for (const k of keys as string[]) t[k] = undefined;
+  readShapeTemplates[d] = t;
 }
 
 function define(o: Record<string, unknown>, key: string | number, value: unknown): void {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IpcError, jsonCodec, toHandle, type Codec } from '@ipc/core';
 import { SharedMemory } from '@ipc/shm';
 import { JoinableQueue, Queue, SimpleQueue } from '../index.js';
+import { HEADER_BYTES, H_NOT_FULL, H_PUT_ARMED } from './layout.js';
 
 const made: Array<Queue<unknown>> = [];
 function track<Q extends { [Symbol.asyncDispose](): Promise<void> }>(q: Q): Q {
@@ -220,6 +221,49 @@ describe('Queue items', () => {
     expect(q.size()).toBe(1);
     expect(await q.get()).toBe('first');
     expect(await code(q.get({ timeout: 0 }))).toBe('ERR_IPC_TIMEOUT');
+  });
+
+  it('wakes a producer waiting for room once a quarter of the ring is free, or when the consumer goes idle', async () => {
+    const q = track(new Queue<string>({ capacityBytes: 4096, codec: 'json' }));
+    const producer = track(Queue.open<string>(q.name));
+    const shm = SharedMemory.open(q.name);
+    try {
+      const h = new Int32Array(shm.buffer, 0, HEADER_BYTES / 4);
+      const item = 'x'.repeat(100); // 102 bytes of JSON: 112-byte records, 36 fill the ring
+      let put = 0;
+      while (producer.tryPut(item)) put++;
+      expect(put).toBe(36);
+      const waiting = producer.put(item);
+      expect(Atomics.load(h, H_PUT_ARMED)).toBe(1);
+      const seq = Atomics.load(h, H_NOT_FULL);
+      // One take makes room for the item but not for a quarter of the ring: no wake-up yet...
+      expect(q.tryGet()).toEqual({ ok: true, value: item });
+      expect(Atomics.load(h, H_NOT_FULL)).toBe(seq);
+      // ...until this thread is back in its event loop: the consumer went idle, the producer is woken.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(Atomics.load(h, H_NOT_FULL)).toBe(seq + 1);
+      await waiting;
+      put++;
+      // Full again: the take that leaves a quarter of the ring free wakes the producer at once.
+      while (producer.tryPut(item)) put++;
+      const waiting2 = producer.put(item);
+      const seq2 = Atomics.load(h, H_NOT_FULL);
+      let got = 1;
+      let usedBefore = 0;
+      while (Atomics.load(h, H_NOT_FULL) === seq2) {
+        usedBefore = q.stats().usedBytes;
+        expect(q.tryGet().ok).toBe(true);
+        got++;
+      }
+      expect(usedBefore).toBeGreaterThan(3072);
+      expect(q.stats().usedBytes).toBeLessThanOrEqual(3072);
+      await waiting2;
+      put++;
+      while (q.tryGet().ok) got++;
+      expect(got).toBe(put);
+    } finally {
+      shm.close();
+    }
   });
 
   it('answers empty and full, and counts bytes in use', async () => {
