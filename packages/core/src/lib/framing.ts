@@ -114,8 +114,9 @@ export class FrameDecoder {
       this.#need = length;
     }
     if (this.#need >= 0) {
-      // The rest of a frame whose header arrived earlier; its bytes are held as they arrived and
-      // joined only once all of them are here, so a claimed length is never allocated up front.
+      // The rest of a frame whose header arrived earlier; its bytes are held as they arrived (see
+      // #hold: a large frame gets its buffer once half of it is here), so a claimed length is never
+      // allocated up front.
       const missing = this.#need - this.#buffered;
       if (size - off < missing) {
         this.#hold(off === 0 ? buf : buf.subarray(off));
@@ -126,13 +127,10 @@ export class FrameDecoder {
       if (this.#frame) {
         frame = this.#frame;
         frame.set(tail, this.#buffered);
-        this.#frame = undefined;
       } else {
         frame = this.#chunks.length === 0 ? tail : Buffer.concat([...this.#chunks, tail], this.#need);
       }
-      this.#chunks = [];
-      this.#buffered = 0;
-      this.#need = -1;
+      this.#dropPartial();
       off += missing;
       onFrame(frame);
     }
@@ -188,21 +186,24 @@ export class FrameDecoder {
     }
   }
 
-  /** Drops any partial frame and clears a failure. */
-  reset(): void {
+  /** Forgets the frame in progress (its chunks or its buffer) and waits for a header again. */
+  #dropPartial(): void {
     this.#frame = undefined;
     this.#chunks = [];
     this.#buffered = 0;
     this.#need = -1;
+  }
+
+  /** Drops any partial frame and clears a failure. */
+  reset(): void {
+    this.#dropPartial();
     this.#failed = undefined;
   }
 
   #check(length: number): void {
     if (length > this.maxFrameBytes) {
       this.#failed = tooLargeError(length, this.maxFrameBytes);
-      this.#frame = undefined;
-      this.#chunks = [];
-      this.#buffered = 0;
+      this.#dropPartial();
       throw this.#failed;
     }
   }

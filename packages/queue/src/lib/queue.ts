@@ -207,6 +207,8 @@ interface OutOfLine {
   fd: number | undefined;
 }
 
+/** #encodeOrCommit put the item in the ring. */
+const COMMITTED: unique symbol = Symbol('committed');
 /** #takeOne found nothing. */
 const NONE: unique symbol = Symbol('none');
 /** #takeOne decoded the item: it is in #decoded. */
@@ -667,28 +669,30 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     try {
       if (options !== undefined) validateWaitOptions(options);
       this.#checkOpen('put');
-      if (this.#putters.length === 0 && this.#fast) {
-        const len = encodeToScratch(item);
-        if (len >= 0) {
-          if (this.#putScratch(len)) return RESOLVED;
-          return this.#putEncoded(scratch().subarray(0, len), options);
-        }
-      }
-      return this.#putEncoded(this.#encode(item), options);
+      if (this.#putters.length > 0) return this.#putEncoded(this.#encode(item), options);
+      const bytes = this.#encodeOrCommit(item);
+      return bytes === COMMITTED ? RESOLVED : this.#putEncoded(bytes, options);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
   /**
-   * The common case of put/tryPut with the structured codec: the item was encoded into the scratch
-   * buffer (`len` bytes), and is copied from there straight into the ring. False when it did not
-   * commit (no room now, too large, out of line): the caller takes the general path with the bytes.
+   * Encodes `item` for put/tryPut. The common case, plain data with the structured codec, is encoded
+   * into the scratch buffer and copied from there straight into the ring: COMMITTED. Otherwise (no
+   * room now, too large, out of line, another codec) the encoded bytes, for the general path; they
+   * may be a scratch view, valid until the next encode.
    */
-  #putScratch(len: number): boolean {
-    const need = recordBytes(len);
-    if (len > this.maxItemBytes || need > this.#inlineMax) return false;
-    return this.#commitBytes(KIND_DATA, scratch(), len, need, scratch32());
+  #encodeOrCommit(item: T): Uint8Array | typeof COMMITTED {
+    if (this.#fast) {
+      const len = encodeToScratch(item);
+      if (len >= 0) {
+        const need = recordBytes(len);
+        if (len <= this.maxItemBytes && need <= this.#inlineMax && this.#commitBytes(KIND_DATA, scratch(), len, need, scratch32())) return COMMITTED;
+        return scratch().subarray(0, len);
+      }
+    }
+    return this.#encode(item);
   }
 
   /**
@@ -714,15 +718,9 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   tryPut(item: T): boolean {
     this.#checkOpen('tryPut');
     if (this.#putters.length > 0) return false;
-    let bytes: Uint8Array | undefined;
-    if (this.#fast) {
-      const len = encodeToScratch(item);
-      if (len >= 0) {
-        if (this.#putScratch(len)) return true;
-        bytes = scratch().subarray(0, len);
-      }
-    }
-    const rec = this.#prepare(bytes ?? this.#encode(item));
+    const bytes = this.#encodeOrCommit(item);
+    if (bytes === COMMITTED) return true;
+    const rec = this.#prepare(bytes);
     let ok = false;
     try {
       ok = this.#commit(rec);
@@ -1168,16 +1166,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         break;
       }
       if (!other && head !== oldHead) {
-        const oldCount = h[H_GET_COUNT]!;
-        const newCount = (oldCount + n) | 0;
-        h[H_JG_OLD_HEAD] = oldHead;
-        h[H_JG_OLD_COUNT] = oldCount;
-        h[H_JG_NEW_HEAD] = head;
-        h[H_JG_NEW_COUNT] = newCount;
-        Atomics.store(h, H_JG_VALID, 1);
-        Atomics.store(h, H_GET_COUNT, newCount);
-        Atomics.store(h, H_HEAD, head);
-        h[H_JG_VALID] = 0;
+        publishTake(h, oldHead, h[H_GET_COUNT]!, head, n);
         this.#myHead = head;
         freed = true;
       }
@@ -1289,15 +1278,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         n++;
       }
       if (head !== oldHead) {
-        const newCount = (oldCount + n) | 0;
-        Atomics.store(h, H_JG_OLD_HEAD, oldHead);
-        Atomics.store(h, H_JG_OLD_COUNT, oldCount);
-        Atomics.store(h, H_JG_NEW_HEAD, head);
-        Atomics.store(h, H_JG_NEW_COUNT, newCount);
-        Atomics.store(h, H_JG_VALID, 1);
-        Atomics.store(h, H_GET_COUNT, newCount);
-        Atomics.store(h, H_HEAD, head);
-        Atomics.store(h, H_JG_VALID, 0);
+        publishTake(h, oldHead, oldCount, head, n);
         freed = true;
       }
     } finally {
@@ -1634,6 +1615,24 @@ function discard(rec: Prepared): void {
 }
 
 /** Wakes the producers waiting for room, if any is armed (one wake-up per sleep). */
+/**
+ * Under the get lock: moves HEAD from `oldHead` to `head` past `n` items. The journal words are plain
+ * stores, published by the seq-cst stores that follow (JG_VALID, GET_COUNT, HEAD, the unlock); the
+ * HEAD store is the commit, and a waiter that recovers the lock from a dead holder rolls a valid
+ * journal back (recoverGet).
+ */
+function publishTake(h: Int32Array, oldHead: number, oldCount: number, head: number, n: number): void {
+  const newCount = (oldCount + n) | 0;
+  h[H_JG_OLD_HEAD] = oldHead;
+  h[H_JG_OLD_COUNT] = oldCount;
+  h[H_JG_NEW_HEAD] = head;
+  h[H_JG_NEW_COUNT] = newCount;
+  Atomics.store(h, H_JG_VALID, 1);
+  Atomics.store(h, H_GET_COUNT, newCount);
+  Atomics.store(h, H_HEAD, head);
+  h[H_JG_VALID] = 0;
+}
+
 function wakeNotFull(h: Int32Array): void {
   if (Atomics.load(h, H_PUT_ARMED) !== 0 && Atomics.exchange(h, H_PUT_ARMED, 0) !== 0) {
     Atomics.add(h, H_NOT_FULL, 1);
