@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, expect } from 'vitest';
+import type { ReleaseGuard, Semaphore } from '../src/index.js';
 
 interface Closeable {
   readonly name: string;
@@ -66,4 +67,20 @@ export function startThread(data: Record<string, unknown>): { worker: Worker; ne
   const next = () =>
     inbox.length ? Promise.resolve(inbox.shift()) : failure ? Promise.reject(failure) : new Promise((resolve) => takers.push(resolve));
   return { worker, next };
+}
+
+/**
+ * A holder of 2 of the 3 permits of `sem` died while we hold the third (`mine`) and wait for one
+ * more (`waiting`): the waiter gets one and is told, the other comes back told too, and no more; all
+ * three return on release.
+ */
+export async function expectTwoPermitsBack(sem: Semaphore, mine: ReleaseGuard, waiting: Promise<ReleaseGuard>): Promise<void> {
+  const g = await waiting;
+  expect(g.ownerDied).toBe(true);
+  expect(sem.value).toBe(1);
+  const h = sem.tryAcquire()!;
+  expect(h.ownerDied).toBe(true);
+  expect(sem.tryAcquire()).toBeNull();
+  for (const x of [mine, g, h]) x.release();
+  expect(sem.value).toBe(3);
 }
