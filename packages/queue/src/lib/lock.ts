@@ -1,5 +1,5 @@
 import { threadId } from 'node:worker_threads';
-import { IpcError, isProcessAlive, isThreadAlive, notify, selfStartTime, selfThreadId, selfThreadStartTime, waitSync } from './deps.js';
+import { IpcError, isHolderAlive, notify, selfStartTime, selfThreadId, selfThreadStartTime, waitSync } from './deps.js';
 import {
   H_GET_LOCK,
   H_OWNER_DIED,
@@ -109,17 +109,8 @@ function slotAlive(h: Int32Array, slot: number): boolean {
   const pid = Atomics.load(h, w + S_PID);
   if (pid === 0) return false;
   if (pid === CLAIMING) return true;
-  const ostid = Atomics.load(h, w + S_OSTID);
-  const tstart = Atomics.load(h, w + S_TSTART);
   const start = (Atomics.load(h, w + S_START_HI) >>> 0) * 2 ** 32 + (Atomics.load(h, w + S_START_LO) >>> 0);
-  if (pid === process.pid) {
-    // A slot of an earlier process that had our pid is dead; another thread of ours lives while it runs.
-    if (start !== 0 && start !== selfStartTime()) return false;
-    if (ostid <= 0 || ostid === selfThreadId()) return true;
-    return isThreadAlive(pid, ostid, tstart === 0 ? undefined : tstart);
-  }
-  if (!isProcessAlive(pid, start === 0 ? undefined : start)) return false;
-  return ostid <= 0 || isThreadAlive(pid, ostid, tstart === 0 ? undefined : tstart);
+  return isHolderAlive(pid, start, Atomics.load(h, w + S_OSTID), Atomics.load(h, w + S_TSTART));
 }
 
 function holderAlive(h: Int32Array, token: number): boolean {

@@ -17,9 +17,9 @@ import {
 } from './base.js';
 import type { ReleaseGuard } from './guard.js';
 import { identity, joinStart } from './identity.js';
-import { MAX_TABLE, isHolderAlive } from './holders.js';
+import { MAX_TABLE } from './holders.js';
 import { Lock, MUTEX_BYTES, RLock, type Mutex } from './lock.js';
-import { notify, wait, type SharedMemory } from './shm.js';
+import { isHolderAlive, notify, wait, type SharedMemory } from './shm.js';
 
 // The block: where the lock lives (segment name and offset), then one slot per waiter. Every slot
 // is changed only by the lock's holder, except its STATE word, which the notifier sets to NOTIFIED

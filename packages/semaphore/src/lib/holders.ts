@@ -1,5 +1,5 @@
 import { identity, joinStart } from './identity.js';
-import { isProcessAlive, isThreadAlive } from './shm.js';
+import { isHolderAlive } from './shm.js';
 
 // A bounded table of holders in shared memory: ENTRY_WORDS int32 words per entry. PID is claimed
 // by compare-and-swap (0 -> pid) and set to -1 while a dead holder's entry is being recovered, so
@@ -57,24 +57,6 @@ export function freeEntry(v: Int32Array, e: number): void {
   v[e + E_START_HI] = 0;
   Atomics.store(v, e + E_COUNT, 0);
   Atomics.store(v, e + E_PID, 0);
-}
-
-/**
- * True when the holder recorded as `pid` (process start time `start`), thread `ostid` (thread start
- * time `tstart`, low 32 bits) is alive. Another thread of this process is dead only when its thread
- * is gone (a record with our pid but another start time is an earlier process's, dead); without a recorded thread id (another platform, or a record being written) a holder lives
- * as long as its process.
- */
-export function isHolderAlive(pid: number, start: number | undefined, ostid: number, tstart: number): boolean {
-  const me = identity();
-  if (pid === me.pid) {
-    // A record of an earlier process that had our pid is dead; another thread of ours lives while it runs.
-    if (start !== undefined && start !== joinStart(me.startLo, me.startHi)) return false;
-    if (ostid <= 0 || ostid === me.ostid) return true;
-    return isThreadAlive(pid, ostid, tstart === 0 ? undefined : tstart);
-  }
-  if (!isProcessAlive(pid, start)) return false;
-  return ostid <= 0 || isThreadAlive(pid, ostid, tstart === 0 ? undefined : tstart);
 }
 
 /**

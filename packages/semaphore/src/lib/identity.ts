@@ -36,8 +36,7 @@ export function identity(): Identity {
   return self;
 }
 
-/** Joins the two stored halves of a start time; `undefined` when not (yet) recorded. */
-export function joinStart(lo: number, hi: number): number | undefined {
-  const t = hi * 2 ** 32 + (lo >>> 0);
-  return t === 0 ? undefined : t;
+/** Joins the two stored halves of a start time; 0 when not (yet) recorded. */
+export function joinStart(lo: number, hi: number): number {
+  return hi * 2 ** 32 + (lo >>> 0);
 }

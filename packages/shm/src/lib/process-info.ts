@@ -132,3 +132,20 @@ export function isThreadAlive(pid: number, tid: number, startTime?: number): boo
   if (stat.state === 'Z' || stat.state === 'X') return false;
   return startTime === undefined || (stat.startTime - startTime) % 2 ** 32 === 0;
 }
+
+/**
+ * True when the holder of a lock recorded as process `pid` started at `startTime`, thread `tid`
+ * started at `threadStart` (its low 32 bits) still runs: what robust locks ask of a record in shared
+ * memory. A 0 means not recorded: without a start time any process with that pid counts, without a
+ * thread id the holder lives as long as its process (another platform, or a record being written).
+ * A record with our pid but another start time is an earlier process's: dead; this thread is alive;
+ * another thread of ours is alive while it runs.
+ */
+export function isHolderAlive(pid: number, startTime: number, tid: number, threadStart: number): boolean {
+  const start = startTime === 0 ? undefined : startTime;
+  if (pid === process.pid) {
+    if (start !== undefined && start !== selfStartTime()) return false;
+    if (tid <= 0 || tid === selfThreadId()) return true;
+  } else if (!isProcessAlive(pid, start)) return false;
+  return tid <= 0 || isThreadAlive(pid, tid, threadStart === 0 ? undefined : threadStart);
+}

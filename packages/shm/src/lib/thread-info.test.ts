@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { isProcessAlive, isThreadAlive, selfThreadId, selfThreadStartTime, threadStartTime } from '../index.js';
+import { isHolderAlive, isProcessAlive, isThreadAlive, selfStartTime, selfThreadId, selfThreadStartTime, threadStartTime } from '../index.js';
 
 function spinner(): Promise<{ worker: Worker; tid: number; start: number }> {
   const worker = new Worker(new URL('../../test/fixtures/worker-thread-id.mjs', import.meta.url));
@@ -46,5 +46,19 @@ describe('selfThreadId / isThreadAlive', () => {
     expect(() => isThreadAlive(process.pid, 1.5)).toThrow(TypeError);
     expect(() => threadStartTime(0, 1)).toThrow(RangeError);
     expect(() => isThreadAlive(process.pid, process.pid, Number.NaN)).toThrow(TypeError);
+  });
+});
+
+describe('isHolderAlive', () => {
+  it('judges a holder record by its process and thread, 0 meaning not recorded', async () => {
+    const me = [process.pid, selfStartTime(), selfThreadId(), selfThreadStartTime()] as const;
+    expect(isHolderAlive(...me)).toBe(true);
+    expect(isHolderAlive(process.pid, 0, 0, 0)).toBe(true);
+    expect(isHolderAlive(process.pid, selfStartTime() + 1, 0, 0)).toBe(false); // an earlier process with our pid
+    const { worker, tid, start } = await spinner();
+    expect(isHolderAlive(process.pid, selfStartTime(), tid, start)).toBe(true);
+    await worker.terminate();
+    expect(isHolderAlive(process.pid, selfStartTime(), tid, start)).toBe(false); // ended while we live on
+    expect(isHolderAlive(1, selfStartTime(), 0, 0)).toBe(false); // pid 1 has another start time
   });
 });
