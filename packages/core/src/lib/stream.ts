@@ -2,6 +2,7 @@ import { readSync, writeSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { ConnectionOptions } from './connection.js';
 import { ConnectionBase } from './connection.js';
+import { SpinJudge } from './spin.js';
 import { IpcError } from './errors.js';
 import { FRAME_HEADER_BYTES, FrameDecoder } from './framing.js';
 import type { WaitOptions } from './wait.js';
@@ -55,12 +56,6 @@ export interface StreamConnectionOptions<T = unknown> extends ConnectionOptions<
 
 // The largest `spin` accepted, in microseconds.
 const MAX_SPIN_US = 1000;
-// Polling is judged by what it buys: epochs of SPIN_EPOCH waits (receive to frame, clipped at
-// SPIN_CLIP_US) with polling and without are compared, and the better mode is kept for a while.
-const SPIN_EPOCH = 32;
-const SPIN_CLIP_US = 1000;
-const SPIN_MIN_EXPLOIT = 4;
-const SPIN_MAX_EXPLOIT = 64;
 // Polling reads go into a pool (frames are views into it, as they are into libuv's reads); a new
 // one is taken when less than a read's worth is left.
 const READ_POOL_BYTES = 64 * 1024;
@@ -154,21 +149,8 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
   #reading: boolean;
   #gone: IpcError | undefined;
   readonly #spinMax: number;
-  // Whether receives poll now, and the experiment that decides it: an epoch polling (ended early
-  // when its median wait passes the window: the polls miss), an epoch parking, then the faster mode
-  // by median wait (polling needing a 10% edge) for `#exploit` epochs, a run that doubles while the
-  // same mode keeps winning, cut short when the median halves or doubles. Polling steals CPU from
-  // the peer on a busy machine (or one sharing our CPU), which this sees as longer waits.
-  #spinOn = true;
-  #phase: 'poll' | 'park' | 'keep' = 'poll';
-  #waits = new Float64Array(SPIN_EPOCH);
-  #epochCount = 0;
-  #pollMedian = 0;
-  #keptMedian = 0; // the winner's median when it was chosen
-  #exploit = SPIN_MIN_EXPLOIT;
-  #exploitLeft = 0;
-  #lastWinner: boolean | undefined;
-  #waitStart = -1; // when an eligible receive began waiting (performance.now() ms), until a frame
+  // Whether polling pays, measured (made by the first poll; see spin.ts).
+  #judge: SpinJudge | undefined;
   // Only a receive after a send polls (a reply may be on its way), and the polls of one exchange
   // continue while they catch frames: a receiver that only receives never polls.
   #replyExpected = false;
@@ -218,7 +200,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     let frames = 0;
     const onFrame = (frame: Buffer) => {
       frames++;
-      if (this.#waitStart >= 0) this.#waited(performance.now() - this.#waitStart);
+      this.#judge?.frameArrived();
       this._deliver(frame);
     };
     // Every way the socket goes ends here (and destroys it); events of a socket that was already
@@ -292,8 +274,9 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     if (!this.#replyExpected) return false;
     this.#replyExpected = false;
     const start = performance.now();
-    this.#waitStart = start;
-    if (!this.#spinOn || this.#socket !== socket || !this.#reading || this.#pausedByInbox) return false;
+    const judge = (this.#judge ??= new SpinJudge(this.#spinMax));
+    judge.waitStarted(start);
+    if (!judge.polling || this.#socket !== socket || !this.#reading || this.#pausedByInbox) return false;
     const raw = socket as unknown as WritableInternals;
     const fd = raw._handle?.fd;
     if (raw.encrypted || typeof fd !== 'number' || fd < 0 || socket.readableFlowing !== true || socket.readableLength > 0) return false;
@@ -340,39 +323,6 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
       caught = frames() !== before;
     }
     return caught;
-  }
-
-  #waited(ms: number): void {
-    this.#waitStart = -1;
-    const n = ++this.#epochCount;
-    this.#waits[n - 1] = Math.min(SPIN_CLIP_US, ms * 1000);
-    const missing = this.#phase === 'poll' && n >= 8 && n % 4 === 0 && this.#median(n) > this.#spinMax;
-    if (n < SPIN_EPOCH && !missing) return;
-    const median = this.#median(n);
-    this.#epochCount = 0;
-    if (this.#phase === 'poll') {
-      this.#pollMedian = median;
-      this.#phase = 'park';
-      this.#spinOn = false;
-    } else if (this.#phase === 'park') {
-      const poll = this.#pollMedian < median * 0.9;
-      this.#exploit = poll === this.#lastWinner ? Math.min(SPIN_MAX_EXPLOIT, this.#exploit * 2) : SPIN_MIN_EXPLOIT;
-      this.#lastWinner = poll;
-      this.#keptMedian = poll ? this.#pollMedian : median;
-      this.#exploitLeft = this.#exploit;
-      this.#phase = 'keep';
-      this.#spinOn = poll;
-    } else if (--this.#exploitLeft === 0 || median * 2 < this.#keptMedian || median > this.#keptMedian * 2) {
-      // Time to look again, or the waits changed (other messages, another load): look now.
-      if (this.#exploitLeft > 0) this.#exploit = SPIN_MIN_EXPLOIT;
-      this.#phase = 'poll';
-      this.#spinOn = true;
-    }
-  }
-
-  #median(n: number): number {
-    const sorted = this.#waits.slice(0, n).sort();
-    return n % 2 ? sorted[n >> 1]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
   }
 
   /** Called whenever bytes arrive (idle timers hook here). */
