@@ -42,6 +42,17 @@ describe('codec safety', () => {
     expect(back.data[0]).toBe(1);
   });
 
+  it('structured encode hands out bytes that later encodes do not overwrite (plain data, large and small)', () => {
+    const first = structuredCodec.encode({ n: 1, s: 'first' });
+    const kept = Buffer.from(first);
+    structuredCodec.encode({ n: 2, s: 'second!' });
+    const big = structuredCodec.encode({ s: 'x'.repeat(3 << 20) }); // grows the scratch past 1 MiB, then trims it
+    structuredCodec.encode({ n: 3, s: 'third' });
+    expect(Buffer.from(first)).toEqual(kept);
+    expect(structuredCodec.decode(first)).toEqual({ n: 1, s: 'first' });
+    expect((structuredCodec.decode(big) as { s: string }).s.length).toBe(3 << 20);
+  });
+
   it('resolveCodec refuses Object.prototype names', () => {
     for (const name of ['toString', '__proto__', 'constructor', 'hasOwnProperty']) {
       expect(() => resolveCodec(name as 'json')).toThrow(TypeError);

@@ -1,7 +1,8 @@
-import { deserialize, serialize } from 'node:v8';
+import { deserialize } from 'node:v8';
 import { Packr } from 'msgpackr';
 import { Unpackr } from 'msgpackr/unpack-no-eval';
 import { IpcError } from './errors.js';
+import { NOT_PLAIN, decodePlainAt, encodeStructured, scratch, trimScratch } from './fast-structured.js';
 
 /**
  * Turns values into bytes and back. A codec never evaluates code from the wire. `decode`
@@ -29,19 +30,25 @@ function encodeError(codec: string, cause: unknown): IpcError {
 }
 
 /**
- * Structured clone through `node:v8`: Map, Set, Date, RegExp, BigInt, typed arrays, Error, cycles.
+ * Structured clone in V8's serialization format: Map, Set, Date, RegExp, BigInt, typed arrays, Error,
+ * cycles. Plain data (objects, arrays, strings, numbers, booleans, null) is written and read by a
+ * JavaScript fast path in the same format, several times faster than `node:v8` for small values;
+ * everything else goes through `node:v8`, and the bytes are always what `v8.deserialize` reads.
  * The default for mechanisms that stay on one machine.
  */
 export const structuredCodec: Codec<unknown> = {
   name: 'structured',
   encode(value) {
-    try {
-      return serialize(value);
-    } catch (err) {
-      throw encodeError('structured', err);
-    }
+    const bytes = encodeStructured(value);
+    // The fast path wrote into its scratch buffer, which the next encode reuses: hand out a copy.
+    if (bytes.buffer !== scratch().buffer) return bytes;
+    const copy = bytes.slice();
+    trimScratch();
+    return copy;
   },
   decode(bytes) {
+    const plain = decodePlainAt(bytes, 0, bytes.byteLength);
+    if (plain !== NOT_PLAIN) return plain;
     try {
       // v8 returns typed arrays as views into its input: copy, so decoded values never alias a
       // buffer the transport reuses.

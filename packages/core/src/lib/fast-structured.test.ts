@@ -1,0 +1,167 @@
+import { deserialize, serialize } from 'node:v8';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { IpcError } from './errors.js';
+import { NOT_PLAIN, decodePlainAt, decodeStructured, encodeStructured, encodeToScratch, scratch } from './fast-structured.js';
+
+const plain = fc.jsonValue().chain((v) => fc.constantFrom(v, { wrap: v, list: [v, v === undefined ? null : 1], u: undefined, neg0: -0, big: 2 ** 40, s: 'é€\u{1F600}' }));
+
+describe('the structured fast path', () => {
+  it('writes plain data that v8.deserialize reads back equal', () => {
+    fc.assert(
+      fc.property(plain, (v) => {
+        expect(deserialize(Buffer.from(encodeStructured(v)))).toEqual(v);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads whatever v8.serialize writes, equal to v8.deserialize', () => {
+    fc.assert(
+      fc.property(fc.anything({ withMap: true, withSet: true, withDate: true, withTypedArray: true, withBigInt: true, withNullPrototype: true, withSparseArray: true }), (v) => {
+        const bytes = serialize(v);
+        expect(decodeStructured(bytes)).toEqual(deserialize(bytes));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('falls back to node:v8 for shared references, cycles, Maps, Dates, typed arrays and class instances', () => {
+    const shared = { x: 1 };
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    const holey = [1, 2, 3];
+    delete holey[1];
+    class Point {
+      constructor(public x = 1) {}
+    }
+    for (const v of [{ a: shared, b: shared }, cyclic, new Map([[1, 2]]), new Date(0), new Uint8Array([1, 2]), holey, new Point(), 10n]) {
+      const back = decodeStructured(encodeStructured(v)) as unknown;
+      expect(back).toEqual(deserialize(serialize(v)));
+    }
+    const back = decodeStructured(encodeStructured({ a: shared, b: shared })) as { a: object; b: object };
+    expect(back.a).toBe(back.b); // identity kept, as structured clone does
+  });
+
+  it('refuses what structured clone refuses with ERR_IPC_ENCODE, and bad bytes with ERR_IPC_DECODE', () => {
+    expect(() => encodeStructured({ f: () => 1 })).toThrow(expect.objectContaining({ code: 'ERR_IPC_ENCODE' }));
+    const boom = new Error('getter');
+    const withGetter = {
+      get x(): number {
+        throw boom;
+      },
+    };
+    expect(() => encodeStructured(withGetter)).toThrow(expect.objectContaining({ code: 'ERR_IPC_ENCODE', cause: boom }));
+    const whole = encodeStructured({ text: 'y'.repeat(200) }).slice();
+    let err: unknown;
+    try {
+      decodeStructured(whole.subarray(0, 50));
+    } catch (e) {
+      err = e;
+    }
+    expect(IpcError.is(err, 'ERR_IPC_DECODE')).toBe(true);
+  });
+
+  it('keeps a __proto__ key as an own property, as v8.deserialize does', () => {
+    const v = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as object;
+    const back = decodeStructured(serialize(v)) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(back).toEqual(deserialize(serialize(v)));
+  });
+
+  // Both ends remember the last key list per depth; items that change shape from one to the next
+  // must still come out exactly as node:v8 writes and reads them.
+  const key = fc.oneof(fc.constantFrom('a', 'b', 'id', '__proto__', '0', '1', '10', '-1', '1.5', 'é', '€', 'toString', ''), fc.string({ maxLength: 4 }));
+  const shaped: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.double(), fc.string({ maxLength: 3 }), fc.boolean(), fc.constant(null), tie('object'), fc.array(tie('value'), { maxLength: 3 })),
+    object: fc.array(fc.tuple(key, tie('value')), { maxLength: 5 }).map((entries) => {
+      const o: Record<string, unknown> = {};
+      for (const [k, v] of entries) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+      return o;
+    }),
+  })).value;
+
+  it('keeps items of changing shapes exact through both shape caches, in a row', () => {
+    fc.assert(
+      fc.property(fc.array(shaped, { minLength: 1, maxLength: 8 }), (items) => {
+        for (const v of items) {
+          const want = deserialize(serialize(v)) as unknown;
+          const ours = encodeStructured(v).slice();
+          expect(deserialize(Buffer.from(ours))).toEqual(want);
+          // Key order too, which toEqual does not look at.
+          expect(JSON.stringify(deserialize(Buffer.from(ours)))).toBe(JSON.stringify(want));
+          expect(JSON.stringify(decodeStructured(ours))).toBe(JSON.stringify(want));
+          expect(decodeStructured(ours)).toEqual(want);
+          expect(JSON.stringify(decodeStructured(serialize(v)))).toBe(JSON.stringify(want));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  class Tagged<T> extends Array<T> {}
+
+  it('tells apart objects whose keys match the last shape in part, in another order, or with other value types', () => {
+    const items: unknown[] = [
+      { id: 1, name: 'x', tags: ['a'] },
+      { id: 'one', name: null, tags: { a: 1 } },
+      { name: 'x', id: 1, tags: [] },
+      { id: 1, name: 'x' },
+      { id: 1, name: 'x', tags: [], more: true },
+      JSON.parse('{"id": 1, "__proto__": {"p": 1}}'),
+      { id: 1, __proto__x: 2 },
+      { 2: 'two', 1: 'one', id: 3 },
+      { 1: 'one', 2: 'two', id: 3 },
+      [{ id: 1 }, { id: 2, x: 1 }, { x: 1, id: 2 }, { id: 3 }],
+      { a: { b: { c: 1 } } },
+      { a: { b: { d: 1 } } },
+      { a: { c: { b: 1 } } },
+      Object.assign(Object.create(null) as object, { id: 1, name: 'x', tags: ['a'] }),
+      { id: 1, name: 'x', tags: ['a'] },
+      // Arrays of any prototype: V8 writes them as plain arrays, and so do we.
+      Tagged.from(['a', 'b']),
+      Object.setPrototypeOf([1, 2], null) as unknown,
+      { list: Tagged.from([{ id: 1 }]) },
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const v of items) {
+        const bytes = encodeStructured(v).slice();
+        const back = decodeStructured(bytes);
+        const want = deserialize(serialize(v)) as unknown;
+        expect(back).toEqual(want);
+        expect(JSON.stringify(back)).toBe(JSON.stringify(want));
+        expect(Object.getPrototypeOf(back)).toBe(Object.getPrototypeOf(want));
+        expect(Buffer.from(bytes).equals(serialize(v)) || !Array.isArray(v)).toBe(true);
+        // And what v8.serialize writes for it reads back the same through our decoder.
+        expect(JSON.stringify(decodeStructured(serialize(v)))).toBe(JSON.stringify(want));
+      }
+    }
+    const proto = decodeStructured(encodeStructured(JSON.parse('{"id": 1, "__proto__": {"p": 1}}')).slice()) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
+    expect(Object.keys(proto)).toEqual(['id', '__proto__']);
+  });
+
+  it('lists own keys only, even when Object.prototype has an enumerable property', () => {
+    const v = { id: 1, name: 'x' };
+    encodeStructured(v);
+    (Object.prototype as Record<string, unknown>).polluted = 1;
+    try {
+      expect(deserialize(Buffer.from(encodeStructured(v)))).toEqual(v);
+      expect(Object.keys(deserialize(Buffer.from(encodeStructured({ z: 1 }))) as object)).toEqual(['z']);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted;
+    }
+  });
+
+  it('encodes into its scratch buffer, growing it, and decodes at an offset in a larger buffer', () => {
+    const big = { text: 'x'.repeat(10_000), list: Array.from({ length: 500 }, (_, i) => ({ i, s: 'é'.repeat(i % 5) })) };
+    const len = encodeToScratch(big);
+    const bytes = scratch().slice(0, len);
+    expect(Buffer.from(bytes)).toEqual(serialize(big));
+    const host = new Uint8Array(len + 100);
+    host.set(bytes, 37);
+    expect(decodePlainAt(host, 37, len)).toEqual(big);
+    expect(decodePlainAt(host, 37, len - 1)).toBe(NOT_PLAIN);
+  });
+});

@@ -1,0 +1,710 @@
+import { deserialize, serialize } from 'node:v8';
+import { IpcError } from './errors.js';
+
+/**
+ * A faster path for the structured codec. `v8.serialize` builds a serializer object per call and
+ * caps small-object throughput at a few hundred thousand per second; most queue items are plain
+ * data (objects, arrays, strings, numbers, booleans, null), so those are written here, in JS, in
+ * the same V8 wire format (version 15), and read back the same way. Anything else (Map, Set, Date,
+ * typed arrays, BigInt, class instances, shared or cyclic references, holes) falls back to
+ * `node:v8` for the whole value, so the bytes are always readable by `v8.deserialize` and this
+ * decoder reads anything `v8.serialize` writes.
+ *
+ * @internal
+ */
+
+const T_PADDING = 0x00;
+const T_VERIFY_COUNT = 0x3f; // '?'
+const T_UNDEFINED = 0x5f; // '_'
+const T_NULL = 0x30; // '0'
+const T_TRUE = 0x54; // 'T'
+const T_FALSE = 0x46; // 'F'
+const T_INT32 = 0x49; // 'I'
+const T_UINT32 = 0x55; // 'U'
+const T_DOUBLE = 0x4e; // 'N'
+const T_ONE_BYTE = 0x22; // '"'
+const T_TWO_BYTE = 0x63; // 'c'
+const T_UTF8 = 0x53; // 'S'
+const T_BEGIN_OBJECT = 0x6f; // 'o'
+const T_END_OBJECT = 0x7b; // '{'
+const T_BEGIN_DENSE = 0x41; // 'A'
+const T_END_DENSE = 0x24; // '$'
+const T_HOLE = 0x2d; // '-'
+const VERSION = 15;
+
+class Fallback extends Error {}
+const FALLBACK = new Fallback('fallback');
+
+let buf = new Uint8Array(4096);
+let view = new DataView(buf.buffer);
+let buf32 = new Int32Array(buf.buffer);
+let pos = 0;
+// Objects written so far in this value: a few in an array (cheaper than a Set), more in a Set.
+const seenFew: object[] = [];
+let seenCount = 0;
+const seen = new Set<object>();
+
+function wasSeen(v: object): boolean {
+  for (let i = 0; i < seenCount; i++) if (seenFew[i] === v) return true;
+  if (seenCount < 16) {
+    seenFew[seenCount++] = v;
+    return false;
+  }
+  if (seen.has(v)) return true;
+  seen.add(v);
+  return false;
+}
+
+function resetSeen(): void {
+  for (let i = 0; i < seenCount; i++) seenFew[i] = EMPTY_OBJECT;
+  seenCount = 0;
+  if (seen.size > 0) seen.clear();
+}
+
+const EMPTY_OBJECT = {};
+
+/** Makes room for `need` more bytes at `pos`. */
+function grow(need: number): void {
+  let size = buf.length * 2;
+  while (size < pos + need) size *= 2;
+  const next = new Uint8Array(size);
+  next.set(buf.subarray(0, pos));
+  buf = next;
+  view = new DataView(buf.buffer);
+  buf32 = new Int32Array(buf.buffer);
+}
+
+// Every writer below first makes sure of its room with one comparison (`pos + n > buf.length`),
+// and calls grow() only when that fails.
+
+/** A varint of a non-negative integer below 2^53; the caller reserved 8 bytes (10 above 2^49). */
+function varint(n: number): void {
+  if (n < 0x80) {
+    buf[pos++] = n;
+    return;
+  }
+  while (n >= 0x80) {
+    buf[pos++] = (n & 0x7f) | 0x80;
+    n = n >= 0x1000_0000 ? Math.floor(n / 128) : n >>> 7;
+  }
+  buf[pos++] = n;
+}
+
+function varintBytes(n: number): number {
+  let k = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    k++;
+  }
+  return k;
+}
+
+function writeNumber(n: number): void {
+  if (pos + 10 > buf.length) grow(10);
+  if ((n | 0) === n && (n !== 0 || 1 / n > 0)) {
+    buf[pos++] = T_INT32;
+    const z = ((n << 1) ^ (n >> 31)) >>> 0;
+    if (z < 0x80) buf[pos++] = z;
+    else varint(z);
+  } else {
+    buf[pos++] = T_DOUBLE;
+    view.setFloat64(pos, n, true);
+    pos += 8;
+  }
+}
+
+function writeString(s: string): void {
+  const len = s.length;
+  if (pos + len + 12 > buf.length) grow(len + 12);
+  if (len < 0x80) {
+    // Optimistically one byte: copy while checking, and start over as two-byte at the first wide char.
+    const start = pos;
+    buf[pos] = T_ONE_BYTE;
+    buf[pos + 1] = len;
+    let p = pos + 2;
+    let i = 0;
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0xff) break;
+      buf[p++] = c;
+    }
+    if (i === len) {
+      pos = p;
+      return;
+    }
+    pos = start;
+    writeTwoByte(s);
+    return;
+  }
+  let oneByte = true;
+  for (let i = 0; i < len; i++) {
+    if (s.charCodeAt(i) > 0xff) {
+      oneByte = false;
+      break;
+    }
+  }
+  if (!oneByte) {
+    writeTwoByte(s);
+    return;
+  }
+  buf[pos++] = T_ONE_BYTE;
+  varint(len);
+  for (let i = 0; i < len; i++) buf[pos++] = s.charCodeAt(i);
+}
+
+function writeTwoByte(s: string): void {
+  const len = s.length;
+  const bytes = len * 2;
+  if (pos + bytes + 12 > buf.length) grow(bytes + 12);
+  // V8 aligns two-byte string data to an even offset with a padding tag.
+  if ((pos + 1 + varintBytes(bytes)) & 1) buf[pos++] = T_PADDING;
+  buf[pos++] = T_TWO_BYTE;
+  varint(bytes);
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i);
+    buf[pos++] = c & 0xff;
+    buf[pos++] = c >> 8;
+  }
+}
+
+// Shape cache for objects, one entry per nesting depth: the last key list written at that depth
+// and those keys' encodings back to back, copied instead of encoded again while the keys come in
+// the same order (compared by identity first: objects of one shape hand out the same key strings).
+const SHAPE_DEPTHS = 8;
+const SHAPE_MAX_KEYS = 32;
+const NO_KEYS: string[] = [];
+const shapeKeys: string[][] = new Array<string[]>(SHAPE_DEPTHS).fill(NO_KEYS);
+const shapeBytes: Uint8Array[] = new Array<Uint8Array>(SHAPE_DEPTHS).fill(new Uint8Array(0));
+const shapeEnds: Int32Array[] = new Array<Int32Array>(SHAPE_DEPTHS).fill(new Int32Array(0));
+
+// Checked once per encode: an enumerable property on Object.prototype would show up in for-in.
+let forInOwn = true;
+
+/** True while Object.prototype has no enumerable property (so for-in lists own keys only). */
+function prototypeClean(): boolean {
+  for (const _ in Object.prototype) return false;
+  return true;
+}
+
+function writeObject(v: Record<string, unknown>, depth: number): void {
+  if (pos + 8 > buf.length) grow(8);
+  buf[pos++] = T_BEGIN_OBJECT;
+  let n = 0;
+  if (depth < SHAPE_DEPTHS && forInOwn) {
+    // for-in reads each value by the enum cache (no key array, no keyed lookup) on fast objects.
+    const known = shapeKeys[depth]!;
+    const kn = known.length;
+    let missKeys: string[] | undefined;
+    const kb = shapeBytes[depth]!;
+    const ends = shapeEnds[depth]!;
+    let from = 0;
+    for (const key in v) {
+      if (missKeys === undefined && n < kn && known[n] === key) {
+        const to = ends[n]!;
+        if (pos + (to - from) > buf.length) grow(to - from);
+        for (let j = from; j < to; j++) buf[pos++] = kb[j]!;
+        from = to;
+      } else {
+        if (missKeys === undefined) missKeys = known.slice(0, n);
+        missKeys.push(key);
+        writeString(key);
+      }
+      writeValue(v[key], depth + 1);
+      n++;
+    }
+    if (missKeys !== undefined || n !== kn) learnShape(missKeys ?? known.slice(0, n), depth);
+  } else {
+    const keys = Object.keys(v);
+    n = keys.length;
+    for (let i = 0; i < n; i++) {
+      const key = keys[i]!;
+      writeString(key);
+      writeValue(v[key], depth + 1);
+    }
+  }
+  if (pos + 12 > buf.length) grow(12);
+  buf[pos++] = T_END_OBJECT;
+  varint(n);
+}
+
+/**
+ * The encoded key bytes of a shape (each key as a one-byte string record) and where each key's
+ * record ends, or undefined when the keys are too many, not all short one-byte strings, or include
+ * `__proto__` (written and read the slow way, as an own property).
+ */
+function shapeRecords(keys: ReadonlyArray<string | number>): { bytes: Uint8Array; ends: Int32Array } | undefined {
+  const n = keys.length;
+  if (n > SHAPE_MAX_KEYS) return undefined;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    if (typeof k !== 'string' || k.length >= 0x80 || k === '__proto__') return undefined;
+    for (let j = 0; j < k.length; j++) if (k.charCodeAt(j) > 0xff) return undefined;
+    total += 2 + k.length;
+  }
+  const bytes = new Uint8Array(total);
+  const ends = new Int32Array(n);
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i] as string;
+    bytes[o++] = T_ONE_BYTE;
+    bytes[o++] = k.length;
+    for (let j = 0; j < k.length; j++) bytes[o++] = k.charCodeAt(j);
+    ends[i] = o;
+  }
+  return { bytes, ends };
+}
+
+/** Keeps `keys` as the shape at `depth` when {@link shapeRecords} can encode them. */
+function learnShape(keys: string[], depth: number): void {
+  const r = shapeRecords(keys);
+  if (r === undefined) return;
+  shapeKeys[depth] = keys;
+  shapeBytes[depth] = r.bytes;
+  shapeEnds[depth] = r.ends;
+}
+
+function writeValue(v: unknown, depth: number): void {
+  // `typeof v === '...'` tests compile to type checks; a switch on typeof builds the string.
+  if (typeof v === 'number') {
+    writeNumber(v);
+    return;
+  }
+  if (typeof v === 'string') {
+    writeString(v);
+    return;
+  }
+  if (typeof v === 'boolean') {
+    if (pos + 1 > buf.length) grow(1);
+    buf[pos++] = v ? T_TRUE : T_FALSE;
+    return;
+  }
+  if (v === undefined) {
+    if (pos + 1 > buf.length) grow(1);
+    buf[pos++] = T_UNDEFINED;
+    return;
+  }
+  if (typeof v !== 'object') throw FALLBACK; // bigint, symbol, function: node:v8 encodes or refuses them
+  if (v === null) {
+    if (pos + 1 > buf.length) grow(1);
+    buf[pos++] = T_NULL;
+    return;
+  }
+  if (depth > 64 || wasSeen(v)) throw FALLBACK; // deep, shared or cyclic: keep identity semantics exact
+  if (Array.isArray(v)) {
+    // Any array, whatever its prototype: V8 writes an Array subclass instance as a plain array too.
+    const len = v.length;
+    if (pos + 12 > buf.length) grow(12);
+    buf[pos++] = T_BEGIN_DENSE;
+    varint(len);
+    for (let i = 0; i < len; i++) {
+      const item: unknown = v[i];
+      if (item === undefined && !(i in v)) throw FALLBACK; // a hole
+      writeValue(item, depth + 1);
+    }
+    if (pos + 24 > buf.length) grow(24);
+    buf[pos++] = T_END_DENSE;
+    buf[pos++] = 0;
+    varint(len);
+    return;
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) throw FALLBACK;
+  writeObject(v as Record<string, unknown>, depth);
+}
+
+let encoding = false;
+// What encodeFast returns when the value is not plain data (or a getter re-entered the encoder).
+const NOT_FAST = -1;
+
+/**
+ * Writes `value` into the scratch buffer and returns its length, or {@link NOT_FAST} when it is not
+ * plain data or when called from inside another encode (a getter that puts).
+ */
+function encodeFast(value: unknown): number {
+  if (encoding) return NOT_FAST;
+  encoding = true;
+  pos = 0;
+  try {
+    buf[0] = 0xff;
+    buf[1] = VERSION;
+    pos = 2;
+    forInOwn = prototypeClean();
+    writeValue(value, 0);
+    if (seenCount > 0) resetSeen();
+    return pos;
+  } catch (err) {
+    resetSeen();
+    // A getter that threw, say: node:v8 would have thrown the same from inside serialize.
+    if (err !== FALLBACK) throw new IpcError('ERR_IPC_ENCODE', 'structured codec could not encode the value', { cause: err });
+    pos = 0;
+    return NOT_FAST;
+  } finally {
+    encoding = false;
+  }
+}
+
+/**
+ * Encodes `value` into the scratch buffer ({@link scratch}) and returns its length, or -1 when
+ * called from inside another encode (a getter that puts): then use {@link encodeStructured}.
+ * @throws {IpcError} ERR_IPC_ENCODE when node:v8 cannot clone the value either
+ */
+export function encodeToScratch(value: unknown): number {
+  if (encoding) return -1;
+  const n = encodeFast(value);
+  if (n !== NOT_FAST) return n;
+  const bytes = slowEncode(value);
+  if (bytes.byteLength > buf.length) grow(bytes.byteLength);
+  buf.set(bytes);
+  return bytes.byteLength;
+}
+
+/** The scratch buffer {@link encodeToScratch} wrote to (it may be replaced by a larger one). */
+export function scratch(): Uint8Array {
+  return buf;
+}
+
+/** Drops a scratch buffer that a large value grew past 1 MiB, so one big message is not kept for good. */
+export function trimScratch(): void {
+  if (buf.length <= 1 << 20 || encoding) return;
+  buf = new Uint8Array(4096);
+  view = new DataView(buf.buffer);
+  buf32 = new Int32Array(buf.buffer);
+}
+
+/** {@link scratch} as 32-bit words (its length is a multiple of 4), for copying a word at a time. */
+export function scratch32(): Int32Array {
+  return buf32;
+}
+
+/**
+ * Encodes `value` in V8's serialization format. Plain data comes back as a view into a scratch
+ * buffer that the next call overwrites (copy it before encoding again); anything else as the
+ * fresh bytes of `v8.serialize`.
+ * @throws {IpcError} ERR_IPC_ENCODE when node:v8 cannot clone the value either
+ */
+export function encodeStructured(value: unknown): Uint8Array {
+  const n = encodeFast(value);
+  return n === NOT_FAST ? slowEncode(value) : buf.subarray(0, n);
+}
+
+function slowEncode(value: unknown): Uint8Array {
+  try {
+    return serialize(value);
+  } catch (err) {
+    throw new IpcError('ERR_IPC_ENCODE', 'structured codec could not encode the value', { cause: err });
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+
+let src: Uint8Array = new Uint8Array(0);
+let at = 0;
+let end = 0;
+
+function readVarint(): number {
+  if (at < end) {
+    const b = src[at]!;
+    if (b < 0x80) {
+      at++;
+      return b;
+    }
+  }
+  let result = 0;
+  let mul = 1;
+  for (;;) {
+    if (at >= end) throw FALLBACK;
+    const b = src[at++]!;
+    result += (b & 0x7f) * mul;
+    if (b < 0x80) return result;
+    mul *= 128;
+    if (mul > 2 ** 49) throw FALLBACK;
+  }
+}
+
+// Short strings (property names above all) repeat from item to item: reuse the string when the
+// bytes match a cached one instead of building it again.
+const cache: string[] = new Array<string>(512).fill('');
+
+// One scratch pair for doubles: copying 8 bytes beats allocating a DataView per number.
+const scratchDouble = new Float64Array(1);
+const scratchBytes = new Uint8Array(scratchDouble.buffer);
+
+function readDouble(): number {
+  if (at + 8 > end) throw FALLBACK;
+  const s = src;
+  const a = at;
+  scratchBytes[0] = s[a]!;
+  scratchBytes[1] = s[a + 1]!;
+  scratchBytes[2] = s[a + 2]!;
+  scratchBytes[3] = s[a + 3]!;
+  scratchBytes[4] = s[a + 4]!;
+  scratchBytes[5] = s[a + 5]!;
+  scratchBytes[6] = s[a + 6]!;
+  scratchBytes[7] = s[a + 7]!;
+  at = a + 8;
+  return scratchDouble[0]!;
+}
+
+function readZigZag(): number {
+  const z = readVarint();
+  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+}
+
+function readOneByte(len: number): string {
+  if (at + len > end) throw FALLBACK;
+  let s: string;
+  if (len <= 24) {
+    const b = src;
+    const a = at;
+    let h = len;
+    for (let i = 0; i < len; i++) h = (h * 31 + b[a + i]!) | 0;
+    const slot = h & 511;
+    const c = cache[slot]!;
+    if (c.length === len) {
+      let i = 0;
+      while (i < len && c.charCodeAt(i) === b[a + i]) i++;
+      if (i === len) {
+        at = a + len;
+        return c;
+      }
+    }
+    s = '';
+    for (let i = 0; i < len; i++) s += String.fromCharCode(b[a + i]!);
+    cache[slot] = s;
+  } else if (len < 64) {
+    s = '';
+    for (let i = 0; i < len; i++) s += String.fromCharCode(src[at + i]!);
+  } else {
+    s = Buffer.from(src.buffer, src.byteOffset + at, len).toString('latin1');
+  }
+  at += len;
+  return s;
+}
+
+function readTwoByte(bytes: number): string {
+  if (at + bytes > end || bytes & 1) throw FALLBACK;
+  const s = Buffer.from(src.buffer, src.byteOffset + at, bytes).toString('utf16le');
+  at += bytes;
+  return s;
+}
+
+function readKey(): string | number {
+  for (;;) {
+    if (at >= end) throw FALLBACK;
+    const tag = src[at++]!;
+    switch (tag) {
+      case T_PADDING:
+        continue;
+      case T_ONE_BYTE:
+        return readOneByte(readVarint());
+      case T_TWO_BYTE:
+        return readTwoByte(readVarint());
+      case T_UTF8: {
+        const len = readVarint();
+        if (at + len > end) throw FALLBACK;
+        const s = Buffer.from(src.buffer, src.byteOffset + at, len).toString('utf8');
+        at += len;
+        return s;
+      }
+      case T_INT32:
+        return readZigZag();
+      case T_UINT32:
+        return readVarint();
+      case T_DOUBLE:
+        return readDouble();
+      default:
+        throw FALLBACK;
+    }
+  }
+}
+
+function readValue(depth: number): unknown {
+  for (;;) {
+    if (at >= end) throw FALLBACK;
+    const tag = src[at++]!;
+    switch (tag) {
+      case T_PADDING:
+        continue;
+      case T_VERIFY_COUNT:
+        readVarint();
+        continue;
+      case T_UNDEFINED:
+        return undefined;
+      case T_NULL:
+        return null;
+      case T_TRUE:
+        return true;
+      case T_FALSE:
+        return false;
+      case T_INT32:
+        return readZigZag();
+      case T_UINT32:
+        return readVarint();
+      case T_DOUBLE:
+        return readDouble();
+      case T_ONE_BYTE:
+        return readOneByte(readVarint());
+      case T_TWO_BYTE:
+      case T_UTF8:
+        at--;
+        return readKey();
+      case T_BEGIN_OBJECT:
+        if (depth > 256) throw FALLBACK;
+        return readObject(depth);
+      case T_BEGIN_DENSE: {
+        if (depth > 256) throw FALLBACK;
+        const len = readVarint();
+        if (len > end - at) throw FALLBACK;
+        const a = new Array<unknown>(len);
+        for (let i = 0; i < len; i++) {
+          if (src[at] === T_HOLE) throw FALLBACK;
+          a[i] = readValue(depth + 1);
+        }
+        if (at >= end || src[at++] !== T_END_DENSE) throw FALLBACK;
+        if (readVarint() !== 0) throw FALLBACK; // extra properties on the array: let V8 do it
+        if (readVarint() !== len) throw FALLBACK;
+        return a;
+      }
+      default:
+        throw FALLBACK; // sparse arrays, references, Map, Set, Date, host objects...: node:v8
+    }
+  }
+}
+
+// The decoder's shape cache, one entry per depth: the last object's keys and their encodings.
+// A key whose bytes equal the cached encoding at its position is that cached string, no hashing.
+const readShapeKeys: string[][] = new Array<string[]>(SHAPE_DEPTHS).fill(NO_KEYS);
+const readShapeBytes: Uint8Array[] = new Array<Uint8Array>(SHAPE_DEPTHS).fill(new Uint8Array(0));
+const readShapeEnds: Int32Array[] = new Array<Int32Array>(SHAPE_DEPTHS).fill(new Int32Array(0));
+// An object holding the shape's keys (values undefined): a decoded object starts as a copy of it,
+// so it is made with its final layout at once instead of growing by one property at a time.
+const readShapeTemplates: Array<Record<string, unknown>> = new Array<Record<string, unknown>>(SHAPE_DEPTHS).fill({});
+
+function readObject(depth: number): Record<string, unknown> {
+  const d = depth < SHAPE_DEPTHS ? depth : 0;
+  const shaped = depth < SHAPE_DEPTHS;
+  const known = shaped ? readShapeKeys[d]! : NO_KEYS;
+  const kb = readShapeBytes[d]!;
+  const ends = readShapeEnds[d]!;
+  const kn = known.length;
+  // While the keys follow the shape, `o` is a copy of its template; once they do not, a plain
+  // object holding the keys read so far.
+  let o: Record<string, unknown> = kn > 0 ? { ...readShapeTemplates[d]! } : {};
+  let keys: Array<string | number> | undefined; // set once a key differs from the shape
+  let from = 0;
+  let n = 0;
+  for (;;) {
+    if (at >= end) throw FALLBACK;
+    const b = src[at]!;
+    if (b === T_PADDING) {
+      at++;
+      continue;
+    }
+    if (b === T_VERIFY_COUNT) {
+      at++;
+      readVarint();
+      continue;
+    }
+    if (b === T_END_OBJECT) {
+      at++;
+      if (readVarint() !== n) throw FALLBACK;
+      if (keys === undefined && n !== kn) o = leaveTemplate(o, known, n);
+      if (shaped && (keys !== undefined || n !== kn)) learnReadShape(keys ?? known.slice(0, n), d);
+      return o;
+    }
+    if (keys === undefined && n < kn) {
+      const to = ends[n]!;
+      const a = at;
+      if (a + (to - from) <= end) {
+        const s = src;
+        let j = from;
+        while (j < to && s[a + j - from] === kb[j]) j++;
+        if (j === to) {
+          at = a + (to - from);
+          from = to;
+          // Never '__proto__' (learnReadShape leaves such shapes out): a plain store is right.
+          o[known[n]!] = readValue(depth + 1);
+          n++;
+          continue;
+        }
+      }
+    }
+    if (keys === undefined) {
+      if (kn > 0) o = leaveTemplate(o, known, n);
+      keys = known.slice(0, n);
+    }
+    const key = readKey();
+    keys.push(key);
+    define(o, key, readValue(depth + 1));
+    n++;
+  }
+}
+
+/** A plain object with the first `n` keys of a template copy `o` (the keys went another way). */
+function leaveTemplate(o: Record<string, unknown>, known: string[], n: number): Record<string, unknown> {
+  const fresh: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) fresh[known[i]!] = o[known[i]!];
+  return fresh;
+}
+
+function learnReadShape(keys: Array<string | number>, d: number): void {
+  const r = shapeRecords(keys);
+  if (r === undefined) return;
+  readShapeKeys[d] = keys as string[];
+  readShapeBytes[d] = r.bytes;
+  readShapeEnds[d] = r.ends;
+  const t: Record<string, unknown> = {};
+  for (const k of keys as string[]) t[k] = undefined;
+  readShapeTemplates[d] = t;
+}
+
+function define(o: Record<string, unknown>, key: string | number, value: unknown): void {
+  const k = typeof key === 'string' ? key : String(key);
+  if (k.length === 9 && k === '__proto__') Object.defineProperty(o, k, { value, enumerable: true, writable: true, configurable: true });
+  else o[k] = value;
+}
+
+/** What {@link decodePlain} returns for bytes it leaves to node:v8. */
+export const NOT_PLAIN: unique symbol = Symbol('not plain');
+
+/**
+ * Decodes plain data only, never calling node:v8: safe on shared memory, since nothing is kept
+ * that refers to the bytes. Reads `len` bytes of `bytes` from `start`.
+ */
+export function decodePlainAt(bytes: Uint8Array, start: number, len: number): unknown {
+  if (len < 2 || bytes[start] !== 0xff || bytes[start + 1] !== VERSION) return NOT_PLAIN;
+  src = bytes;
+  at = start + 2;
+  end = start + len;
+  try {
+    const v = readValue(0);
+    return at === end ? v : NOT_PLAIN;
+  } catch (err) {
+    if (err !== FALLBACK) throw err;
+    return NOT_PLAIN;
+  } finally {
+    src = EMPTY;
+  }
+}
+
+/** {@link decodePlainAt} on a whole view. */
+export function decodePlain(bytes: Uint8Array): unknown {
+  return decodePlainAt(bytes, 0, bytes.byteLength);
+}
+
+/**
+ * Decodes bytes written by {@link encodeStructured} or `v8.serialize`.
+ * @throws {IpcError} ERR_IPC_DECODE on bytes that node:v8 cannot read either
+ */
+export function decodeStructured(bytes: Uint8Array): unknown {
+  const v = decodePlainAt(bytes, 0, bytes.byteLength);
+  if (v !== NOT_PLAIN) return v;
+  try {
+    return deserialize(bytes);
+  } catch (err) {
+    throw new IpcError('ERR_IPC_DECODE', 'structured codec could not decode the bytes', { cause: err });
+  }
+}
+
+const EMPTY = new Uint8Array(0);
