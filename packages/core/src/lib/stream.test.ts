@@ -1,3 +1,4 @@
+import { createHook } from 'node:async_hooks';
 import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,6 +39,23 @@ async function pair(options: StreamConnectionOptions = {}) {
     await b.close();
   });
   return { a, b, sa, sb };
+}
+
+/** Counts the setImmediate callbacks scheduled from now until stop(): a spinning receive schedules one a loop turn. */
+function countImmediates(): { readonly count: number; stop(): void } {
+  let count = 0;
+  const hook = createHook({
+    init(_id, type) {
+      if (type === 'Immediate') count++;
+    },
+  }).enable();
+  cleanups.push(() => void hook.disable());
+  return {
+    get count() {
+      return count;
+    },
+    stop: () => void hook.disable(),
+  };
 }
 
 async function code(p: Promise<unknown>): Promise<string> {
@@ -218,48 +236,61 @@ describe('StreamConnection spin', () => {
     for (const spin of [0, 1, 64, 1000]) expect(() => new StreamConnection(undefined, { spin })).not.toThrow();
   });
 
-  it('takes a reply already in the kernel without waiting for the event loop; without spin it waits', async () => {
-    for (const spin of [64, 0]) {
-      const { a, b, sb } = await pair({ spin, codec: 'bytes' });
-      let dataEvents = 0;
-      sb.on('data', () => dataEvents++);
-      // b sends first: only a receive after a send polls.
-      await b.sendBytes(Buffer.from('ask'));
-      expect((await a.recvBytes()).toString()).toBe('ask');
-      await a.sendBytes(Buffer.from('warm'));
-      expect((await b.recvBytes()).toString()).toBe('warm');
-      // A new tick: the first message of a tick is written at once, so it is in the kernel before
-      // recv is called.
+  it('keeps the event loop turning after a send until the reply comes; without spin it parks at once', async () => {
+    for (const spin of [1000, 0]) {
+      const { a, b } = await pair({ spin, codec: 'bytes' });
+      const turns = countImmediates();
+      await a.sendBytes(Buffer.from('ask'));
+      const reply = a.recvBytes();
+      // b answers a few turns later: until then a's receive keeps the loop busy.
       await new Promise((resolve) => setImmediate(resolve));
-      await b.sendBytes(Buffer.from('ask again'));
-      dataEvents = 0;
-      void a.sendBytes(Buffer.from('hello'));
-      const got = b.recvBytes();
-      expect(dataEvents).toBe(0);
-      expect((await got).toString()).toBe('hello');
-      // A poll reads outside the stream: no 'data' event. Parked, the bytes come through libuv.
-      expect(dataEvents, `spin ${spin}`).toBe(spin > 0 ? 0 : 1);
+      const spun = turns.count;
+      await b.sendBytes(await b.recvBytes());
+      expect((await reply).toString()).toBe('ask');
+      // The frame came: no more spinning turns (two of the test's own).
+      const atReply = turns.count;
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(turns.count - atReply).toBe(2);
+      turns.stop();
+      if (spin > 0) expect(spun, `spin ${spin}`).toBeGreaterThan(1);
+      else expect(spun, `spin ${spin}`).toBe(1); // only the test's own
     }
   });
 
-  it('does not poll in a receiver that only receives', async () => {
-    const { a, b, sb } = await pair({ spin: 64, codec: 'bytes' });
-    let dataEvents = 0;
-    sb.on('data', () => dataEvents++);
-    await a.sendBytes(Buffer.from('one'));
-    expect((await b.recvBytes()).toString()).toBe('one');
-    await new Promise((resolve) => setImmediate(resolve));
-    dataEvents = 0;
-    void a.sendBytes(Buffer.from('two'));
-    expect((await b.recvBytes()).toString()).toBe('two');
-    expect(dataEvents).toBe(1);
+  it('stops spinning when the window passes without a reply, and takes the reply when it comes', async () => {
+    const { a, b } = await pair({ spin: 1000, codec: 'bytes' });
+    const turns = countImmediates();
+    await a.sendBytes(Buffer.from('ask'));
+    const reply = a.recvBytes();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const spun = turns.count;
+    expect(spun).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(turns.count).toBe(spun); // 1 ms window: long over
+    turns.stop();
+    await b.sendBytes(await b.recvBytes());
+    expect((await reply).toString()).toBe('ask');
   });
 
-  it('stops polling when it does not shorten the waits (a peer that answers after milliseconds)', async () => {
-    const { a, b, sa } = await pair({ spin: 64, codec: 'bytes' });
-    const rounds = 64; // one epoch polling, one parking: both wait the clipped maximum, so parking wins
+  it('does not spin in a receiver that only receives', async () => {
+    const { a, b } = await pair({ spin: 1000, codec: 'bytes' });
+    await a.sendBytes(Buffer.from('one'));
+    expect((await b.recvBytes()).toString()).toBe('one');
+    const turns = countImmediates();
+    const got = b.recvBytes();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await a.sendBytes(Buffer.from('two'));
+    expect((await got).toString()).toBe('two');
+    turns.stop();
+    expect(turns.count).toBe(0);
+  });
+
+  it('stops spinning when it does not shorten the cycles (a peer that answers after milliseconds)', async () => {
+    const { a, b } = await pair({ spin: 1000, codec: 'bytes' });
+    const rounds = 64; // one epoch spinning (cut short: its waits pass the window), one parking: parking wins
     const answering = (async () => {
-      for (let i = 0; i < rounds; i++) {
+      for (let i = 0; i <= rounds; i++) {
         const q = await b.recvBytes();
         await new Promise((resolve) => setTimeout(resolve, 3));
         await b.sendBytes(q);
@@ -269,16 +300,12 @@ describe('StreamConnection spin', () => {
       await a.sendBytes(Buffer.from([i]));
       expect([...(await a.recvBytes())]).toEqual([i]);
     }
-    await answering;
-    // Now a reply is in the kernel before the receive: a polling receive would take it without a
-    // 'data' event; a parked one gets it through libuv.
-    await new Promise((resolve) => setImmediate(resolve));
-    let dataEvents = 0;
-    sa.on('data', () => dataEvents++);
-    await b.sendBytes(Buffer.from('r'));
+    const turns = countImmediates();
     await a.sendBytes(Buffer.from('q'));
-    expect((await a.recvBytes()).toString()).toBe('r');
-    expect(dataEvents).toBe(1);
+    expect((await a.recvBytes()).toString()).toBe('q');
+    turns.stop();
+    expect(turns.count).toBe(0);
+    await answering;
   });
 
   it.each([8 * 1024 * 1024, 16 * 1024])('keeps the order of polled and libuv-delivered frames, small and large, under any interleaving (highWaterMark %i)', async (highWaterMark) => {
@@ -328,7 +355,7 @@ describe('StreamConnection spin', () => {
     expect(await code(b.recvBytes())).toBe('ERR_IPC_CLOSED');
   });
 
-  it('ends with ERR_IPC_CLOSED (errno ECONNRESET) when a poll meets the reset of a peer that left bytes unread', async () => {
+  it('ends with ERR_IPC_CLOSED (errno ECONNRESET) when a spinning receive meets the reset of a peer that left bytes unread', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ipc-stream-test-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     // The accepted side never reads: what b sends stays in its kernel queue, so closing it resets b.
@@ -343,7 +370,7 @@ describe('StreamConnection spin', () => {
     cleanups.push(() => b.close());
     await b.sendBytes(new Uint8Array(100));
     sa.destroy();
-    // Same tick: libuv has not seen the reset yet; the poll's read meets it.
+    // Same tick: libuv has not seen the reset yet; the spinning loop meets it.
     const err = await b.recvBytes().catch((e: unknown) => e);
     expect(IpcError.is(err, 'ERR_IPC_CLOSED')).toBe(true);
     expect((err as IpcError).errno).toBe('ECONNRESET');
