@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcError } from './errors.js';
-import { StreamConnection } from './stream.js';
+import { StreamConnection, directReads } from './stream.js';
 import type { StreamConnectionOptions } from './stream.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -13,13 +13,14 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function socketPair(): Promise<[net.Socket, net.Socket]> {
+/** A connected pair; with `direct`, the second (the client) is made with directReads. */
+async function socketPair(direct = false): Promise<[net.Socket, net.Socket]> {
   const dir = mkdtempSync(join(tmpdir(), 'ipc-stream-test-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(join(dir, 's'), resolve));
   const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const client = net.connect(join(dir, 's'));
+  const client = direct ? directReads((onread) => net.connect({ path: join(dir, 's'), onread })) : net.connect(join(dir, 's'));
   await new Promise((resolve) => client.once('connect', resolve));
   const a = await accepted;
   server.close();
@@ -30,8 +31,8 @@ async function socketPair(): Promise<[net.Socket, net.Socket]> {
   return [a, client];
 }
 
-async function pair(options: StreamConnectionOptions = {}) {
-  const [sa, sb] = await socketPair();
+async function pair(options: StreamConnectionOptions = {}, direct = false) {
+  const [sa, sb] = await socketPair(direct);
   const a = new StreamConnection(sa, options);
   const b = new StreamConnection(sb, options);
   cleanups.push(async () => {
@@ -139,8 +140,8 @@ describe('StreamConnection', () => {
     expect((await b.recvBytes()).byteLength).toBe(100);
   });
 
-  it('pauses the socket while the inbox is over its high-water mark and resumes when read', async () => {
-    const { a, b, sb } = await pair({ highWaterMark: 32 * 1024 });
+  it.each([false, true])('pauses the socket while the inbox is over its high-water mark and resumes when read (direct reads: %s)', async (direct) => {
+    const { a, b, sb } = await pair({ highWaterMark: 32 * 1024 }, direct);
     const big = new Uint8Array(4 * 1024);
     for (let i = 0; i < 20; i++) await a.sendBytes(big, { timeout: 5000 });
     await b.poll(5000);
@@ -228,6 +229,36 @@ describe('StreamConnection', () => {
   });
 });
 
+describe('StreamConnection direct reads', () => {
+  it('holds what a direct-read socket read before a connection attached (it stops reading) and hands it over in order', async () => {
+    const [sa, sb] = await socketPair(true);
+    const a = new StreamConnection(sa, { codec: 'bytes' });
+    cleanups.push(() => a.close());
+    for (let i = 0; i < 50; i++) await a.sendBytes(Buffer.alloc(1000, i));
+    // sb reads on its own meanwhile (it is flowing) with nobody to take the bytes.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const b = new StreamConnection(sb, { codec: 'bytes' });
+    cleanups.push(() => b.close());
+    for (let i = 0; i < 50; i++) expect(Buffer.from(await b.recvBytes({ timeout: 5000 })).equals(Buffer.alloc(1000, i)), `message ${i}`).toBe(true);
+    await a.sendBytes(Buffer.from('after'));
+    expect((await b.recvBytes({ timeout: 5000 })).toString()).toBe('after');
+  });
+
+  it('sees the peer close after it closed itself (reads are drained to the FIN), leaving no socket open', async () => {
+    const [sa, sb] = await socketPair(true);
+    const a = new StreamConnection(sa, { codec: 'bytes' });
+    // No destroy after a timeout: only reading to the FIN closes sb in time.
+    const b = new StreamConnection(sb, { codec: 'bytes', closeTimeout: 60_000 });
+    cleanups.push(() => a.close());
+    await a.sendBytes(Buffer.alloc(100_000));
+    await b.close();
+    const closed = new Promise((resolve) => sb.once('close', resolve));
+    await a.close();
+    await closed;
+    expect(sb.destroyed).toBe(true);
+  });
+});
+
 describe('StreamConnection spin', () => {
   it('accepts 0..1000 microseconds and refuses anything else with RangeError', () => {
     for (const spin of [-1, 1001, Number.NaN, '10' as unknown as number]) {
@@ -308,9 +339,14 @@ describe('StreamConnection spin', () => {
     await answering;
   });
 
-  it.each([8 * 1024 * 1024, 16 * 1024])('keeps the order of polled and libuv-delivered frames, small and large, under any interleaving (highWaterMark %i)', async (highWaterMark) => {
-    // A small highWaterMark pauses and resumes the socket: bytes the stream read but did not emit yet must not be overtaken.
-    const { a, b } = await pair({ spin: 64, codec: 'bytes', maxMessageBytes: 1 << 20, highWaterMark });
+  it.each([
+    [8 * 1024 * 1024, false],
+    [16 * 1024, false],
+    [8 * 1024 * 1024, true],
+    [16 * 1024, true],
+  ])('keeps the order of frames, small and large, with spins under any interleaving (highWaterMark %i, direct reads %s)', async (highWaterMark, direct) => {
+    // A small highWaterMark pauses and resumes the socket.
+    const { a, b } = await pair({ spin: 64, codec: 'bytes', maxMessageBytes: 1 << 20, highWaterMark }, direct);
     let seed = 12345;
     const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     const sizes = Array.from({ length: 400 }, () => {
@@ -333,20 +369,27 @@ describe('StreamConnection spin', () => {
     const acks = (async () => {
       while ((await a.recvBytes().catch(() => undefined)) !== undefined);
     })();
+    const kept: Uint8Array[] = [];
     for (let i = 0; i < sizes.length; i++) {
       if (random() < 0.7) void b.sendBytes(Buffer.from([1]));
-      const got = Buffer.from(await b.recvBytes({ timeout: 10_000 }));
+      const frame = await b.recvBytes({ timeout: 10_000 });
+      kept.push(frame);
+      const got = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
       expect(got.length, `message ${i}`).toBe(sizes[i]);
       expect(got.equals(message(i)), `message ${i}`).toBe(true);
       if (random() < 0.2) await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Received messages stay intact while later reads arrive (read buffers are not reused).
+    for (const [i, frame] of kept.entries()) {
+      expect(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).equals(message(i)), `kept message ${i}`).toBe(true);
     }
     await sending;
     await b.close();
     await acks;
   });
 
-  it('ends with ERR_IPC_CLOSED when the peer closed, after what it sent before', async () => {
-    const { a, b } = await pair({ spin: 64, codec: 'bytes' });
+  it.each([false, true])('ends with ERR_IPC_CLOSED when the peer closed, after what it sent before (direct reads: %s)', async (direct) => {
+    const { a, b } = await pair({ spin: 64, codec: 'bytes' }, direct);
     await b.sendBytes(Buffer.from('x'));
     expect((await a.recvBytes()).toString()).toBe('x');
     await a.sendBytes(Buffer.from('last'));
