@@ -90,10 +90,11 @@ export class SpinJudge {
     this.polling = poll;
   }
 
-  /** A frame arrived, at `now` (ms): ends the wait begun by {@link waitStarted}, if any. */
-  frameArrived(now: number = performance.now()): void {
+  /** A frame arrived, at `now` (ms; default: the clock): ends the wait begun by {@link waitStarted}, if any. */
+  frameArrived(now?: number): void {
     const start = this.#waitStart;
-    if (start < 0) return;
+    if (start < 0) return; // (most frames: no clock read for them)
+    now ??= performance.now();
     this.#waitStart = -1;
     this.#cycleStart = start;
     this.#cyclePolled = this.polling;
