@@ -17,11 +17,11 @@ export interface PipeOptions<T = unknown> extends Omit<StreamConnectionOptions<T
    */
   duplex?: boolean;
   /**
-   * Most microseconds a receive that finds nothing queued polls the socket before it parks (default
-   * {@link DEFAULT_PIPE_SPIN_US}; 0 never polls; at most 1000). A reply already on its way is then
-   * taken without a wake-up through the event loop, which roughly halves a round trip when a CPU is
-   * free. Only the first receive after a send polls, and only while measured waits show polling
-   * is faster. An end passed to a child keeps its value.
+   * Most microseconds a receive right after a send that finds nothing queued keeps the event loop
+   * spinning before it parks (default {@link DEFAULT_PIPE_SPIN_US}; 0 never spins; at most 1000).
+   * A reply on its way is then read without the wake-up of a sleeping process, which roughly
+   * halves a round trip when a CPU is free. Each end spins only while its measured round-trip
+   * cycles show spinning is faster. An end passed to a child keeps its value.
    */
   spin?: number;
 }
