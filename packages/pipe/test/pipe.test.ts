@@ -144,6 +144,18 @@ describe('a peer that dies', () => {
     expect(await mine.poll(0)).toBe(true);
   });
 
+  it('pipe: a child killed while the receive after a send spins rejects it with ERR_IPC_CLOSED', async () => {
+    const [mine, theirs] = await Pipe({ spin: 1000 });
+    track(mine);
+    const child = startProcess([theirs, 'hang']);
+    await greet(mine);
+    await mine.send('no answer'); // the child hangs: this receive spins its 1 ms, then parks
+    const pending = mine.recv();
+    child.kill();
+    expect(await settledCode(pending)).toBe('ERR_IPC_CLOSED');
+    expect(await settledCode(mine.recv())).toBe('ERR_IPC_CLOSED');
+  });
+
   it('fork channel: a killed child rejects the pending recv with ERR_IPC_CLOSED', async () => {
     const child = forkHolder();
     const conn = track(channelConnection(child));

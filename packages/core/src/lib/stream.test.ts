@@ -1,10 +1,11 @@
+import { createHook } from 'node:async_hooks';
 import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcError } from './errors.js';
-import { StreamConnection } from './stream.js';
+import { StreamConnection, directReads } from './stream.js';
 import type { StreamConnectionOptions } from './stream.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -12,13 +13,14 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function socketPair(): Promise<[net.Socket, net.Socket]> {
+/** A connected pair; with `direct`, the second (the client) is made with directReads. */
+async function socketPair(direct = false): Promise<[net.Socket, net.Socket]> {
   const dir = mkdtempSync(join(tmpdir(), 'ipc-stream-test-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(join(dir, 's'), resolve));
   const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const client = net.connect(join(dir, 's'));
+  const client = direct ? directReads((onread) => net.connect({ path: join(dir, 's'), onread })) : net.connect(join(dir, 's'));
   await new Promise((resolve) => client.once('connect', resolve));
   const a = await accepted;
   server.close();
@@ -29,8 +31,8 @@ async function socketPair(): Promise<[net.Socket, net.Socket]> {
   return [a, client];
 }
 
-async function pair(options: StreamConnectionOptions = {}) {
-  const [sa, sb] = await socketPair();
+async function pair(options: StreamConnectionOptions = {}, direct = false) {
+  const [sa, sb] = await socketPair(direct);
   const a = new StreamConnection(sa, options);
   const b = new StreamConnection(sb, options);
   cleanups.push(async () => {
@@ -38,6 +40,23 @@ async function pair(options: StreamConnectionOptions = {}) {
     await b.close();
   });
   return { a, b, sa, sb };
+}
+
+/** Counts the setImmediate callbacks scheduled from now until stop(): a spinning receive schedules one a loop turn. */
+function countImmediates(): { readonly count: number; stop(): void } {
+  let count = 0;
+  const hook = createHook({
+    init(_id, type) {
+      if (type === 'Immediate') count++;
+    },
+  }).enable();
+  cleanups.push(() => void hook.disable());
+  return {
+    get count() {
+      return count;
+    },
+    stop: () => void hook.disable(),
+  };
 }
 
 async function code(p: Promise<unknown>): Promise<string> {
@@ -121,8 +140,8 @@ describe('StreamConnection', () => {
     expect((await b.recvBytes()).byteLength).toBe(100);
   });
 
-  it('pauses the socket while the inbox is over its high-water mark and resumes when read', async () => {
-    const { a, b, sb } = await pair({ highWaterMark: 32 * 1024 });
+  it.each([false, true])('pauses the socket while the inbox is over its high-water mark and resumes when read (direct reads: %s)', async (direct) => {
+    const { a, b, sb } = await pair({ highWaterMark: 32 * 1024 }, direct);
     const big = new Uint8Array(4 * 1024);
     for (let i = 0; i < 20; i++) await a.sendBytes(big, { timeout: 5000 });
     await b.poll(5000);
@@ -210,6 +229,36 @@ describe('StreamConnection', () => {
   });
 });
 
+describe('StreamConnection direct reads', () => {
+  it('holds what a direct-read socket read before a connection attached (it stops reading) and hands it over in order', async () => {
+    const [sa, sb] = await socketPair(true);
+    const a = new StreamConnection(sa, { codec: 'bytes' });
+    cleanups.push(() => a.close());
+    for (let i = 0; i < 50; i++) await a.sendBytes(Buffer.alloc(1000, i));
+    // sb reads on its own meanwhile (it is flowing) with nobody to take the bytes.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const b = new StreamConnection(sb, { codec: 'bytes' });
+    cleanups.push(() => b.close());
+    for (let i = 0; i < 50; i++) expect(Buffer.from(await b.recvBytes({ timeout: 5000 })).equals(Buffer.alloc(1000, i)), `message ${i}`).toBe(true);
+    await a.sendBytes(Buffer.from('after'));
+    expect((await b.recvBytes({ timeout: 5000 })).toString()).toBe('after');
+  });
+
+  it('sees the peer close after it closed itself (reads are drained to the FIN), leaving no socket open', async () => {
+    const [sa, sb] = await socketPair(true);
+    const a = new StreamConnection(sa, { codec: 'bytes' });
+    // No destroy after a timeout: only reading to the FIN closes sb in time.
+    const b = new StreamConnection(sb, { codec: 'bytes', closeTimeout: 60_000 });
+    cleanups.push(() => a.close());
+    await a.sendBytes(Buffer.alloc(100_000));
+    await b.close();
+    const closed = new Promise((resolve) => sb.once('close', resolve));
+    await a.close();
+    await closed;
+    expect(sb.destroyed).toBe(true);
+  });
+});
+
 describe('StreamConnection spin', () => {
   it('accepts 0..1000 microseconds and refuses anything else with RangeError', () => {
     for (const spin of [-1, 1001, Number.NaN, '10' as unknown as number]) {
@@ -218,48 +267,61 @@ describe('StreamConnection spin', () => {
     for (const spin of [0, 1, 64, 1000]) expect(() => new StreamConnection(undefined, { spin })).not.toThrow();
   });
 
-  it('takes a reply already in the kernel without waiting for the event loop; without spin it waits', async () => {
-    for (const spin of [64, 0]) {
-      const { a, b, sb } = await pair({ spin, codec: 'bytes' });
-      let dataEvents = 0;
-      sb.on('data', () => dataEvents++);
-      // b sends first: only a receive after a send polls.
-      await b.sendBytes(Buffer.from('ask'));
-      expect((await a.recvBytes()).toString()).toBe('ask');
-      await a.sendBytes(Buffer.from('warm'));
-      expect((await b.recvBytes()).toString()).toBe('warm');
-      // A new tick: the first message of a tick is written at once, so it is in the kernel before
-      // recv is called.
+  it('keeps the event loop turning after a send until the reply comes; without spin it parks at once', async () => {
+    for (const spin of [1000, 0]) {
+      const { a, b } = await pair({ spin, codec: 'bytes' });
+      const turns = countImmediates();
+      await a.sendBytes(Buffer.from('ask'));
+      const reply = a.recvBytes();
+      // b answers a few turns later: until then a's receive keeps the loop busy.
       await new Promise((resolve) => setImmediate(resolve));
-      await b.sendBytes(Buffer.from('ask again'));
-      dataEvents = 0;
-      void a.sendBytes(Buffer.from('hello'));
-      const got = b.recvBytes();
-      expect(dataEvents).toBe(0);
-      expect((await got).toString()).toBe('hello');
-      // A poll reads outside the stream: no 'data' event. Parked, the bytes come through libuv.
-      expect(dataEvents, `spin ${spin}`).toBe(spin > 0 ? 0 : 1);
+      const spun = turns.count;
+      await b.sendBytes(await b.recvBytes());
+      expect((await reply).toString()).toBe('ask');
+      // The frame came: no more spinning turns (two of the test's own).
+      const atReply = turns.count;
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(turns.count - atReply).toBe(2);
+      turns.stop();
+      if (spin > 0) expect(spun, `spin ${spin}`).toBeGreaterThan(1);
+      else expect(spun, `spin ${spin}`).toBe(1); // only the test's own
     }
   });
 
-  it('does not poll in a receiver that only receives', async () => {
-    const { a, b, sb } = await pair({ spin: 64, codec: 'bytes' });
-    let dataEvents = 0;
-    sb.on('data', () => dataEvents++);
-    await a.sendBytes(Buffer.from('one'));
-    expect((await b.recvBytes()).toString()).toBe('one');
-    await new Promise((resolve) => setImmediate(resolve));
-    dataEvents = 0;
-    void a.sendBytes(Buffer.from('two'));
-    expect((await b.recvBytes()).toString()).toBe('two');
-    expect(dataEvents).toBe(1);
+  it('stops spinning when the window passes without a reply, and takes the reply when it comes', async () => {
+    const { a, b } = await pair({ spin: 1000, codec: 'bytes' });
+    const turns = countImmediates();
+    await a.sendBytes(Buffer.from('ask'));
+    const reply = a.recvBytes();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const spun = turns.count;
+    expect(spun).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(turns.count).toBe(spun); // 1 ms window: long over
+    turns.stop();
+    await b.sendBytes(await b.recvBytes());
+    expect((await reply).toString()).toBe('ask');
   });
 
-  it('stops polling when it does not shorten the waits (a peer that answers after milliseconds)', async () => {
-    const { a, b, sa } = await pair({ spin: 64, codec: 'bytes' });
-    const rounds = 64; // one epoch polling, one parking: both wait the clipped maximum, so parking wins
+  it('does not spin in a receiver that only receives', async () => {
+    const { a, b } = await pair({ spin: 1000, codec: 'bytes' });
+    await a.sendBytes(Buffer.from('one'));
+    expect((await b.recvBytes()).toString()).toBe('one');
+    const turns = countImmediates();
+    const got = b.recvBytes();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await a.sendBytes(Buffer.from('two'));
+    expect((await got).toString()).toBe('two');
+    turns.stop();
+    expect(turns.count).toBe(0);
+  });
+
+  it('stops spinning when it does not shorten the cycles (a peer that answers after milliseconds)', async () => {
+    const { a, b } = await pair({ spin: 1000, codec: 'bytes' });
+    const rounds = 64; // one epoch spinning (cut short: its waits pass the window), one parking: parking wins
     const answering = (async () => {
-      for (let i = 0; i < rounds; i++) {
+      for (let i = 0; i <= rounds; i++) {
         const q = await b.recvBytes();
         await new Promise((resolve) => setTimeout(resolve, 3));
         await b.sendBytes(q);
@@ -269,21 +331,22 @@ describe('StreamConnection spin', () => {
       await a.sendBytes(Buffer.from([i]));
       expect([...(await a.recvBytes())]).toEqual([i]);
     }
-    await answering;
-    // Now a reply is in the kernel before the receive: a polling receive would take it without a
-    // 'data' event; a parked one gets it through libuv.
-    await new Promise((resolve) => setImmediate(resolve));
-    let dataEvents = 0;
-    sa.on('data', () => dataEvents++);
-    await b.sendBytes(Buffer.from('r'));
+    const turns = countImmediates();
     await a.sendBytes(Buffer.from('q'));
-    expect((await a.recvBytes()).toString()).toBe('r');
-    expect(dataEvents).toBe(1);
+    expect((await a.recvBytes()).toString()).toBe('q');
+    turns.stop();
+    expect(turns.count).toBe(0);
+    await answering;
   });
 
-  it.each([8 * 1024 * 1024, 16 * 1024])('keeps the order of polled and libuv-delivered frames, small and large, under any interleaving (highWaterMark %i)', async (highWaterMark) => {
-    // A small highWaterMark pauses and resumes the socket: bytes the stream read but did not emit yet must not be overtaken.
-    const { a, b } = await pair({ spin: 64, codec: 'bytes', maxMessageBytes: 1 << 20, highWaterMark });
+  it.each([
+    [8 * 1024 * 1024, false],
+    [16 * 1024, false],
+    [8 * 1024 * 1024, true],
+    [16 * 1024, true],
+  ])('keeps the order of frames, small and large, with spins under any interleaving (highWaterMark %i, direct reads %s)', async (highWaterMark, direct) => {
+    // A small highWaterMark pauses and resumes the socket.
+    const { a, b } = await pair({ spin: 64, codec: 'bytes', maxMessageBytes: 1 << 20, highWaterMark }, direct);
     let seed = 12345;
     const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     const sizes = Array.from({ length: 400 }, () => {
@@ -306,20 +369,27 @@ describe('StreamConnection spin', () => {
     const acks = (async () => {
       while ((await a.recvBytes().catch(() => undefined)) !== undefined);
     })();
+    const kept: Uint8Array[] = [];
     for (let i = 0; i < sizes.length; i++) {
       if (random() < 0.7) void b.sendBytes(Buffer.from([1]));
-      const got = Buffer.from(await b.recvBytes({ timeout: 10_000 }));
+      const frame = await b.recvBytes({ timeout: 10_000 });
+      kept.push(frame);
+      const got = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
       expect(got.length, `message ${i}`).toBe(sizes[i]);
       expect(got.equals(message(i)), `message ${i}`).toBe(true);
       if (random() < 0.2) await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Received messages stay intact while later reads arrive (read buffers are not reused).
+    for (const [i, frame] of kept.entries()) {
+      expect(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).equals(message(i)), `kept message ${i}`).toBe(true);
     }
     await sending;
     await b.close();
     await acks;
   });
 
-  it('ends with ERR_IPC_CLOSED when the peer closed, after what it sent before', async () => {
-    const { a, b } = await pair({ spin: 64, codec: 'bytes' });
+  it.each([false, true])('ends with ERR_IPC_CLOSED when the peer closed, after what it sent before (direct reads: %s)', async (direct) => {
+    const { a, b } = await pair({ spin: 64, codec: 'bytes' }, direct);
     await b.sendBytes(Buffer.from('x'));
     expect((await a.recvBytes()).toString()).toBe('x');
     await a.sendBytes(Buffer.from('last'));
@@ -328,7 +398,7 @@ describe('StreamConnection spin', () => {
     expect(await code(b.recvBytes())).toBe('ERR_IPC_CLOSED');
   });
 
-  it('ends with ERR_IPC_CLOSED (errno ECONNRESET) when a poll meets the reset of a peer that left bytes unread', async () => {
+  it('ends with ERR_IPC_CLOSED (errno ECONNRESET) when a spinning receive meets the reset of a peer that left bytes unread', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ipc-stream-test-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     // The accepted side never reads: what b sends stays in its kernel queue, so closing it resets b.
@@ -343,7 +413,7 @@ describe('StreamConnection spin', () => {
     cleanups.push(() => b.close());
     await b.sendBytes(new Uint8Array(100));
     sa.destroy();
-    // Same tick: libuv has not seen the reset yet; the poll's read meets it.
+    // Same tick: libuv has not seen the reset yet; the spinning loop meets it.
     const err = await b.recvBytes().catch((e: unknown) => e);
     expect(IpcError.is(err, 'ERR_IPC_CLOSED')).toBe(true);
     expect((err as IpcError).errno).toBe('ECONNRESET');

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Handle, HandleContext, RecvBytesOptions, Shareable, StreamConnectionOptions, WaitOptions } from '@ipc/core';
-import { IpcError, StreamConnection, codecName, moduleUrl, registerHandleKind, toHandle } from '@ipc/core';
+import { IpcError, StreamConnection, codecName, directReads, moduleUrl, registerHandleKind, toHandle } from '@ipc/core';
 
 /** The handle kind of a pipe end passed to a child process. */
 export const PIPE_HANDLE_KIND = '@ipc/pipe.Connection';
@@ -17,11 +17,11 @@ export interface PipeOptions<T = unknown> extends Omit<StreamConnectionOptions<T
    */
   duplex?: boolean;
   /**
-   * Most microseconds a receive that finds nothing queued polls the socket before it parks (default
-   * {@link DEFAULT_PIPE_SPIN_US}; 0 never polls; at most 1000). A reply already on its way is then
-   * taken without a wake-up through the event loop, which roughly halves a round trip when a CPU is
-   * free. Only the first receive after a send polls, and only while measured waits show polling
-   * is faster. An end passed to a child keeps its value.
+   * Most microseconds a receive right after a send that finds nothing queued keeps the event loop
+   * spinning before it parks (default {@link DEFAULT_PIPE_SPIN_US}; 0 never spins; at most 1000).
+   * A reply on its way is then read without the wake-up of a sleeping process, which roughly
+   * halves a round trip when a CPU is free. Each end spins only while its measured round-trip
+   * cycles show spinning is faster. An end passed to a child keeps its value.
    */
   spin?: number;
 }
@@ -132,7 +132,8 @@ registerHandleKind(PIPE_HANDLE_KIND, (handle) => {
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
     throw new IpcError('ERR_IPC_HANDLE', 'a pipe handle needs a file descriptor');
   }
-  const socket = new net.Socket({ fd, readable: true, writable: true });
+  // `onread` is a connect option that Node's Socket constructor takes as such (its types omit it).
+  const socket = directReads((onread) => new net.Socket({ fd, readable: true, writable: true, onread } as net.SocketConstructorOpts));
   return new PipeConnection(socket, {
     codec: handle.codec as never,
     direction: handle.direction as 'both' | 'read' | 'write',
@@ -168,7 +169,7 @@ export async function socketPair(): Promise<[net.Socket, net.Socket]> {
         resolve();
       });
     });
-    const client = net.connect({ path });
+    const client = directReads((onread) => net.connect({ path, onread }));
     client.pause();
     const connected = new Promise<void>((resolve, reject) => {
       client.once('connect', resolve);
@@ -181,7 +182,9 @@ export async function socketPair(): Promise<[net.Socket, net.Socket]> {
       client.destroy();
       throw err;
     }
-    return [a, client];
+    // The client reads directly (an accepted socket cannot): it goes first, the end a parent
+    // usually keeps (the other usually moves to a child, which opens it with direct reads).
+    return [client, a];
   } catch (err) {
     throw IpcError.is(err) ? err : new IpcError('ERR_IPC_SYSTEM', `could not create a socket pair: ${(err as Error).message}`, {
       cause: err,
