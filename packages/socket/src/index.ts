@@ -1,6 +1,6 @@
 export { maxUnixPathBytes, resolveAddress } from './lib/address.js';
 export type { Address, ResolvedAddress } from './lib/address.js';
-export { CLIENT_HANDLE_KIND, Client, SocketConnection, connect } from './lib/connection.js';
+export { CLIENT_HANDLE_KIND, Client, DEFAULT_SOCKET_SPIN_US, SocketConnection, connect } from './lib/connection.js';
 export type { ClientOptions, ClientTlsOptions, ReconnectOptions, SocketOptions } from './lib/connection.js';
 export { Listener, listen } from './lib/listener.js';
 export type { ListenerOptions, ListenerStats, ServeHandler } from './lib/listener.js';

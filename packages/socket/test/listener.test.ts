@@ -1,4 +1,5 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { createHook } from 'node:async_hooks';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -198,6 +199,50 @@ describe('limits', () => {
     expect(code).toBe('ERR_IPC_TIMEOUT');
     expect(sent).toBeLessThan(200); // a few MiB at most, not unbounded
     for (let i = 0; i < sent; i++) await s.recvBytes({ timeout: 5000 });
+  });
+});
+
+describe('spin', () => {
+  // Immediates created while `run` waits: a spinning receive keeps the loop turning with them.
+  async function immediatesDuring(run: () => Promise<unknown>): Promise<number> {
+    let count = 0;
+    const hook = createHook({
+      init(_id, type) {
+        if (type === 'Immediate') count++;
+      },
+    }).enable();
+    try {
+      await run();
+    } finally {
+      hook.disable();
+    }
+    return count;
+  }
+
+  it('refuses a spin outside 0..1000 microseconds with RangeError, on both sides', async () => {
+    const path = join(dir(), 's');
+    for (const spin of [-1, 1001, Number.NaN, '64' as unknown as number]) {
+      await expect(connect(path, { spin }), String(spin)).rejects.toThrow(RangeError);
+      await expect(Listener.listen(join(dir(), 'l'), { spin }), String(spin)).rejects.toThrow(RangeError);
+    }
+  });
+
+  it('spins by default while a reply is on its way (unix and tcp), and never with spin: 0', async () => {
+    for (const [address, spin] of [[join(dir(), 's'), undefined], [{ host: '127.0.0.1', port: 0 }, undefined], [join(dir(), 'z'), 0]] as const) {
+      const l = await listener(address, { codec: 'bytes', spin });
+      const c = track(await connect(l.address, { codec: 'bytes', spin }));
+      const s = track(await l.accept({ timeout: 5000 }));
+      const turns = await immediatesDuring(async () => {
+        await c.sendBytes(Buffer.from('ask'));
+        const reply = c.recvBytes({ timeout: 5000 });
+        await new Promise((resolve) => setTimeout(resolve, 5)); // the client spins meanwhile (for 64 us)
+        await s.sendBytes(await s.recvBytes({ timeout: 5000 }));
+        expect(Buffer.from(await reply).toString()).toBe('ask');
+      });
+      // A spin starts with one immediate and adds one per turn of the loop within its 64 us.
+      if (spin === 0) expect(turns, JSON.stringify(address)).toBe(0);
+      else expect(turns, JSON.stringify(address)).toBeGreaterThan(0);
+    }
   });
 });
 
