@@ -84,6 +84,8 @@ export const DEFAULT_MAX_ITEM_BYTES = 64 * 1024 * 1024;
 export const MAX_ITEM_BYTES_LIMIT = 2 ** 30;
 /** Largest allowed `maxsize`. */
 export const MAX_MAXSIZE = 2 ** 31 - 1;
+/** Most items one {@link Queue.getMany} call returns. */
+export const MAX_GET_MANY = 65_536;
 /** Longest queue name (out-of-line segments append a suffix to it). */
 export const MAX_QUEUE_NAME_LENGTH = 160;
 /** The handle kind of every queue class. */
@@ -144,6 +146,8 @@ export interface GetBytesOptions extends WaitOptions {
 interface Getter {
   raw: boolean;
   into: Uint8Array | undefined;
+  /** A getMany: up to this many items, resolved as an array; 0 for a single item. */
+  max: number;
   resolve(value: unknown): void;
   reject(err: unknown): void;
 }
@@ -463,6 +467,9 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   #att: Attachment | undefined;
   #detached = false;
   readonly #getters: Getter[] = [];
+  // Items this handle took but did not hand out: a getMany batch ends before an item that fails
+  // (undecodable, its segment gone); that item and those after it wait here, first in line.
+  readonly #held: Taken[] = [];
   readonly #putters: Putter[] = [];
   #getPump = false;
   #spinUs = SPIN_MIN_US * 4;
@@ -728,6 +735,54 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       if (!ok) discard(rec);
     }
     return ok;
+  }
+
+  /**
+   * Adds the items in order, as `put` would one after another: each waits while the queue is full
+   * (`timeout` bounds the whole call). If the call fails part way (timeout, abort, close, an item
+   * too large or not encodable), the items before the failing one are in the queue and none after
+   * it: the rejection is the IpcError of that cause, with `details.put` (items put) and
+   * `details.total`.
+   * @param items - the values, in order
+   * @param options - `{ timeout, signal }`
+   * @throws {IpcError} ERR_IPC_CLOSED, ERR_IPC_TOO_LARGE, ERR_IPC_ENCODE, ERR_IPC_TIMEOUT, ERR_IPC_ABORTED
+   * @throws {TypeError} when `items` is not an array
+   * @example
+   * await queue.putMany(jobs.map((id) => ({ id })), { timeout: 5000 });
+   */
+  async putMany(items: readonly T[], options?: WaitOptions): Promise<void> {
+    if (!Array.isArray(items)) throw new TypeError(`items must be an array, got ${items === null ? 'null' : typeof items}`);
+    if (options !== undefined) validateWaitOptions(options);
+    this.#checkOpen('putMany');
+    const total = items.length;
+    const timeout = options?.timeout;
+    const signal = options?.signal;
+    const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
+    let i = 0;
+    try {
+      if (signal?.aborted) throw abortError(signal, 'putMany');
+      for (; i < total; i++) {
+        if (this.#putters.length === 0) {
+          // Straight into the ring while it has room: no promise per item.
+          const bytes = this.#encodeOrCommit(items[i]!);
+          if (bytes === COMMITTED) continue;
+          await this.#putEncoded(bytes, this.#rest(timeout, deadline, signal));
+        } else await this.#putEncoded(this.#encode(items[i]!), this.#rest(timeout, deadline, signal));
+      }
+    } catch (err) {
+      if (!IpcError.is(err)) throw err;
+      const details = { ...err.details, put: i, total };
+      if (err.code === 'ERR_IPC_TIMEOUT' && timeout !== undefined) {
+        throw new IpcError('ERR_IPC_TIMEOUT', `putMany timed out after ${timeout} ms with ${i} of ${total} items put`, { details: { ...details, timeout } });
+      }
+      throw new IpcError(err.code, `putMany: ${err.message} (${i} of ${total} items put)`, { cause: err, details });
+    }
+  }
+
+  /** The wait options of one put inside putMany: what is left of its timeout. */
+  #rest(timeout: number | undefined, deadline: number, signal: AbortSignal | undefined): WaitOptions | undefined {
+    if (timeout === undefined) return signal ? { signal } : undefined;
+    return { timeout: Math.max(0, deadline - performance.now()), signal };
   }
 
   #putEncoded(bytes: Uint8Array, options: WaitOptions | undefined): Promise<void> {
@@ -1022,6 +1077,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       if (this.#detached) throw closedError('get');
       if (options?.signal?.aborted) throw abortError(options.signal, 'get');
       if (this.#getters.length === 0) {
+        if (this.#held.length !== 0) return Promise.resolve(this.#fromHeld(raw, into));
         if (into) {
           const intos = [into];
           let got = this.#take(1, raw, intos);
@@ -1041,7 +1097,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     return waitFor<unknown>(
       options,
       (resolve, reject, scope) => {
-        const g: Getter = { raw, into, resolve, reject };
+        const g: Getter = { raw, into, max: 0, resolve, reject };
         this.#getters.push(g);
         scope.onCleanup(() => {
           const at = this.#getters.indexOf(g);
@@ -1057,12 +1113,97 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   }
 
   /**
+   * Takes up to `max` items at once: waits like {@link Queue.get} for the first (same `timeout`,
+   * `signal` and close behaviour), then returns it with every item waiting behind it, up to `max`,
+   * in order, taken under one hold of the consumers' lock (one wake-up, many items). An item that
+   * cannot be decoded ends a batch that has items before it; the next get/getMany/tryGet of this
+   * handle throws its error (the item is consumed, as with `get`).
+   * @param max - the most items to return, 1 to {@link MAX_GET_MANY}
+   * @param options - `{ timeout, signal }`
+   * @returns one item or more
+   * @throws {IpcError} ERR_IPC_CLOSED (closed and drained), ERR_IPC_DECODE, ERR_IPC_TIMEOUT, ERR_IPC_ABORTED
+   * @throws {TypeError|RangeError} when `max` is not an integer from 1 to MAX_GET_MANY
+   * @example
+   * for (;;) for (const job of await queue.getMany(256)) handle(job);
+   */
+  getMany(max: number, options?: WaitOptions): Promise<T[]> {
+    try {
+      intOption(max, 'max', 1, MAX_GET_MANY);
+      if (options !== undefined) validateWaitOptions(options);
+      if (this.#detached) throw closedError('getMany');
+      if (options?.signal?.aborted) throw abortError(options.signal, 'getMany');
+      if (this.#getters.length === 0) {
+        let got = this.#held.length !== 0 ? this.#held.splice(0, max) : this.#take(max);
+        if (got.length === 0 && options?.timeout !== 0 && Atomics.load(this.#h, H_CLOSED) === 0 && this.#spin()) got = this.#take(max);
+        if (got.length > 0) return Promise.resolve(this.#batch(got) as T[]);
+        if (Atomics.load(this.#h, H_CLOSED) !== 0) throw closedError('getMany');
+        if (options?.timeout === 0) throw timeoutError(0, 'getMany');
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return waitFor<T[]>(
+      options,
+      (resolve, reject, scope) => {
+        const g: Getter = { raw: false, into: undefined, max, resolve: resolve as (value: unknown) => void, reject };
+        this.#getters.push(g);
+        scope.onCleanup(() => {
+          const at = this.#getters.indexOf(g);
+          if (at >= 0) {
+            this.#getters.splice(at, 1);
+            if (this.#getters.length === 0) this.#getKick?.abort();
+          }
+        });
+        this.#startGetPump();
+      },
+      'getMany',
+    );
+  }
+
+  /**
+   * Finishes the items of one getMany batch, in order. An item that fails ends the batch: thrown
+   * when it is the first (it is consumed, as with get), else left first in #held with the items
+   * after it, for this handle's next get.
+   */
+  #batch(got: Taken[]): unknown[] {
+    const values: unknown[] = [];
+    for (let i = 0; i < got.length; i++) {
+      let v: unknown;
+      try {
+        v = this.#finish(got[i]!, false);
+      } catch (err) {
+        const rest = got.slice(values.length > 0 ? i : i + 1);
+        if (rest.length > 0) this.#held.unshift(...rest);
+        if (values.length > 0) return values;
+        throw err;
+      }
+      values.push(v);
+    }
+    return values;
+  }
+
+  /** The first item of #held, for get or getBytes (copied into `into`, or left first when longer). */
+  #fromHeld(raw: boolean, into: Uint8Array | undefined): unknown {
+    const t = this.#held[0]!;
+    if (into && !(t instanceof IpcError)) {
+      const bytes = this.#finish(t, true) as Uint8Array;
+      if (bytes.byteLength > into.byteLength) throw intoTooSmall(bytes.byteLength, into.byteLength).error;
+      this.#held.shift();
+      into.set(bytes);
+      return into.subarray(0, bytes.byteLength);
+    }
+    this.#held.shift();
+    return this.#finish(t, raw);
+  }
+
+  /**
    * Takes an item if one is ready now.
    * @returns `{ ok: true, value }` or `{ ok: false }`
    * @throws {IpcError} ERR_IPC_DECODE on undecodable bytes (the item is consumed)
    */
   tryGet(): TryGetResult<T> {
     if (this.#detached) return { ok: false };
+    if (this.#held.length !== 0) return { ok: true, value: this.#finish(this.#held.shift()!, false) as T };
     const got = this.#takeOne(false);
     if (got === NONE) return { ok: false };
     return { ok: true, value: (got === DECODED ? this.#takeDecoded() : this.#finish(got, false)) as T };
@@ -1092,7 +1233,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   }
 
   #finish(taken: Taken, raw: boolean): unknown {
-    if (taken instanceof Decoded) return taken.value;
+    // Decoded for a getMany, then left in #held for a getBytes: its encoding again.
+    if (taken instanceof Decoded) return raw ? this.#encode(taken.value as T).slice() : taken.value;
     if (taken instanceof IpcError) throw taken;
     if (taken instanceof Refused) throw taken.error;
     if (raw || this.#raw) return taken;
@@ -1350,31 +1492,57 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
 
   #serveGetters(): void {
     const getters = this.#getters;
-    // Again while a getter's `into` was too small: the item it left is the next getter's.
-    for (let again = true; again && getters.length > 0; ) {
+    const held = this.#held;
+    while (getters.length > 0) {
       let got: Taken[];
-      try {
-        const intos = getters.some((g) => g.into) ? getters.map((g) => g.into) : undefined;
-        got = this.#take(getters.length, getters.some((g) => g.raw), intos);
-      } catch (err) {
-        getters.shift()!.reject(err);
-        return;
+      if (held.length > 0) got = held.splice(0);
+      else {
+        let want = 0;
+        let raw = false;
+        let intos: Array<Uint8Array | undefined> | undefined;
+        for (const g of getters) {
+          want += g.max || 1;
+          raw ||= g.raw;
+          if (g.into) intos = [];
+        }
+        // Item n of the take goes to the getter it will be dealt to: its `into`, if it gave one.
+        if (intos) for (const g of getters) for (let k = 0, n = g.max || 1; k < n; k++) intos.push(g.max ? undefined : g.into);
+        try {
+          got = this.#take(want, raw, intos);
+        } catch (err) {
+          getters.shift()!.reject(err);
+          return;
+        }
+        if (got.length === 0) break;
       }
-      again = got.length > 0 && got[got.length - 1] instanceof Refused;
-      for (const t of got) {
+      // Dealt in call order: one item to a get, up to `max` to a getMany.
+      let i = 0;
+      while (i < got.length && getters.length > 0) {
         const g = getters.shift()!;
         let value: unknown;
         try {
-          value = this.#finish(t, g.raw);
+          if (g.max === 0) value = this.#finish(got[i++]!, g.raw);
+          else {
+            const part = got.slice(i, i + g.max);
+            i += part.length;
+            value = this.#batch(part);
+          }
         } catch (err) {
           g.reject(err);
           continue;
+        } finally {
+          // A batch ended early: what it left in #held comes before the rest of this take.
+          if (held.length > 0 && i < got.length) {
+            held.push(...got.slice(i));
+            i = got.length;
+          }
         }
         g.resolve(value);
       }
+      if (i < got.length) held.push(...got.slice(i));
     }
-    if (getters.length > 0 && Atomics.load(this.#h, H_CLOSED) !== 0 && Atomics.load(this.#h, H_HEAD) === Atomics.load(this.#h, H_TAIL)) {
-      for (const g of getters.splice(0)) g.reject(closedError('get'));
+    if (getters.length > 0 && Atomics.load(this.#h, H_CLOSED) !== 0 && held.length === 0 && Atomics.load(this.#h, H_HEAD) === Atomics.load(this.#h, H_TAIL)) {
+      for (const g of getters.splice(0)) g.reject(closedError(g.max ? 'getMany' : 'get'));
     }
   }
 
