@@ -35,6 +35,41 @@ describe('Queue across processes and threads', () => {
     expect(q.size()).toBe(0);
   }, 90_000);
 
+  it('delivers 60,000 items from 3 putMany producer processes to 3 getMany consumers exactly once, in order per producer', async () => {
+    const producers = 3;
+    const each = 20_000;
+    // A small maxsize and ring: putMany waits for room part way through its chunks, again and again.
+    const q = fx.queue(new Queue<[number, number]>({ maxsize: 500, capacityBytes: 16 * 1024 }));
+    const tally = fx.segment((producers * each + 1) * 4);
+    const ps = Array.from({ length: producers }, (_, p) => fx.process('batch-producer.mjs', [q, p, each]));
+    const cs = Array.from({ length: 3 }, () => fx.process('batch-consumer.mjs', [q, tally, each]));
+    await Promise.all(ps.map((p) => p.join({ timeout: 60_000 })));
+    expect(ps.map((p) => p.exitCode)).toEqual([0, 0, 0]);
+    await q.close();
+    await Promise.all(cs.map((c) => c.join({ timeout: 60_000 })));
+    expect(cs.map((c) => c.exitCode)).toEqual([0, 0, 0]);
+    const seen = new Int32Array(tally.buffer);
+    expect(seen[producers * each]).toBe(producers * each);
+    let wrong = 0;
+    for (let k = 0; k < producers * each; k++) if (seen[k] !== 1) wrong++;
+    expect(wrong).toBe(0);
+    expect(q.size()).toBe(0);
+  }, 90_000);
+
+  it('wakes a getMany blocked in another process with the items put, or with ERR_IPC_CLOSED on close', async () => {
+    const q = fx.queue(new Queue<number>());
+    const taker = fx.process('get-many.mjs', [q, 10, 20_000, '[1,2,3]']);
+    await until(() => taker.alive);
+    await new Promise((r) => setTimeout(r, 300));
+    await q.putMany([1, 2, 3]);
+    expect(await taker.join({ timeout: 20_000 })).toBe(0);
+    const waiter = fx.process('get-many.mjs', [q, 10, 20_000, '[]']);
+    await until(() => waiter.alive);
+    await new Promise((r) => setTimeout(r, 300));
+    await q.close();
+    expect(await waiter.join({ timeout: 20_000 })).toBe(3);
+  });
+
   it('serves worker threads and processes on one queue at once', async () => {
     const each = 2_000;
     const q = fx.queue(new Queue<[number, number]>({ capacityBytes: 64 * 1024 }));

@@ -761,13 +761,18 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     let i = 0;
     try {
       if (signal?.aborted) throw abortError(signal, 'putMany');
-      for (; i < total; i++) {
+      while (i < total) {
+        // Runs of small items are encoded into one buffer and committed under one lock hold.
+        if (this.#putters.length === 0 && !batching) i += this.#putBatch(items, i);
+        if (i === total) break;
+        // The item that did not fit, or that goes out of line, or failed to encode: as put() does.
+        const item = items[i]!;
         if (this.#putters.length === 0) {
-          // Straight into the ring while it has room: no promise per item.
-          const bytes = this.#encodeOrCommit(items[i]!);
-          if (bytes === COMMITTED) continue;
-          await this.#putEncoded(bytes, this.#rest(timeout, deadline, signal));
-        } else await this.#putEncoded(this.#encode(items[i]!), this.#rest(timeout, deadline, signal));
+          const bytes = this.#encodeOrCommit(item);
+          if (bytes !== COMMITTED) await this.#putEncoded(bytes, this.#rest(timeout, deadline, signal));
+        } else await this.#putEncoded(this.#encode(item), this.#rest(timeout, deadline, signal));
+        i++;
+        if (signal?.aborted) throw abortError(signal, 'putMany');
       }
     } catch (err) {
       if (!IpcError.is(err)) throw err;
@@ -777,6 +782,131 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       }
       throw new IpcError(err.code, `putMany: ${err.message} (${i} of ${total} items put)`, { cause: err, details });
     }
+  }
+
+  /**
+   * Encodes items from `from` on, while they are small (in line), into the batch buffer as
+   * finished records, then commits as many of them as there is room for under one hold of the put
+   * lock: one journal, one TAIL store, one wake-up for all. Stops before an item that is large or
+   * fails to encode (the caller puts it the ordinary way, which throws its error).
+   * @returns how many items were committed
+   */
+  #putBatch(items: readonly T[], from: number): number {
+    const total = items.length;
+    const room = Math.min(BATCH_BYTES, this.capacityBytes >>> 2);
+    let bytes = 0;
+    let n = 0;
+    batching = true;
+    try {
+      for (let i = from; i < total && n < BATCH_ITEMS; i++) {
+        let payload: Uint8Array;
+        let len: number;
+        try {
+          if (this.#fast) {
+            len = encodeToScratch(items[i]!);
+            if (len < 0) break;
+            payload = scratch();
+          } else {
+            payload = this.codec.encode(items[i]!) as Uint8Array;
+            len = payload.byteLength;
+          }
+        } catch {
+          break; // thrown again, with its item, by the ordinary put
+        }
+        const need = recordBytes(len);
+        if (len > this.maxItemBytes || need > this.#inlineMax) break;
+        if (bytes + need > room) {
+          if (n > 0) break;
+          if (need > batchBuf.byteLength) growBatch(need);
+        }
+        const at = bytes >> 2;
+        batch32[at] = len;
+        batch32[at + 1] = KIND_DATA;
+        batchBuf.set(len === payload.byteLength ? payload : payload.subarray(0, len), bytes + RECORD_HEADER);
+        bytes += need;
+        n++;
+      }
+      return n === 0 ? 0 : this.#commitRecords(n);
+    } finally {
+      batching = false;
+    }
+  }
+
+  /**
+   * Under one hold of the put lock, copies the first records of the batch buffer (at most `n`) to
+   * the ring while they fit; the TAIL store commits them all. Crash safety is that of one record:
+   * the redo journal covers the whole run.
+   * @returns how many were committed
+   */
+  #commitRecords(n: number): number {
+    const h = this.#h;
+    const att = this.#att!;
+    let k = 0;
+    const died = att.lock(H_PUT_LOCK);
+    try {
+      if (died) {
+        recoverPut(h);
+        this.#myTail = NO_INDEX;
+        this.#sweepSoon();
+      }
+      if (h[H_CLOSED] !== 0) throw closedError('put');
+      const tail = h[H_JP_TAIL]!;
+      const count = h[H_PUT_COUNT]!;
+      const mine = tail === this.#myTail;
+      let max = n;
+      if (this.maxsize > 0) {
+        if (!mine || ((count - this.#seenGetCount) | 0) + n > this.maxsize) this.#seenGetCount = Atomics.load(h, H_GET_COUNT);
+        max = Math.min(n, this.maxsize - ((count - this.#seenGetCount) | 0));
+      }
+      const cap = this.capacityBytes;
+      const r32 = this.#ring32;
+      const b32 = batch32;
+      if (!mine) this.#seenHead = Atomics.load(h, H_HEAD);
+      let t = tail;
+      let src = 0;
+      let reloaded = !mine;
+      for (; k < max; k++) {
+        const len = b32[src >> 2]!;
+        const need0 = recordBytes(len);
+        let off = t & this.#mask;
+        const contiguous = cap - off;
+        const need = need0 <= contiguous ? need0 : contiguous + need0;
+        if (need > cap - ((t - this.#seenHead) >>> 0)) {
+          if (reloaded) break;
+          this.#seenHead = Atomics.load(h, H_HEAD);
+          reloaded = true;
+          if (need > cap - ((t - this.#seenHead) >>> 0)) break;
+        }
+        if (need0 > contiguous) {
+          r32[off >> 2] = contiguous;
+          r32[(off >> 2) + 1] = KIND_PAD;
+          off = 0;
+        }
+        // A word at a time: records are whole words (8-byte aligned).
+        const w = off >> 2;
+        const s = src >> 2;
+        for (let i = 0, words = need0 >> 2; i < words; i++) r32[w + i] = b32[s + i]!;
+        src += need0;
+        t = (t + need) | 0;
+      }
+      if (k > 0) {
+        const newCount = (count + k) | 0;
+        h[H_JP_TAIL] = t;
+        h[H_JP_COUNT] = newCount;
+        Atomics.store(h, H_JP_VALID, 1);
+        h[H_PUT_COUNT] = newCount;
+        Atomics.store(h, H_TAIL, t);
+        h[H_JP_VALID] = 0;
+        this.#myTail = t;
+      }
+    } finally {
+      att.unlock(H_PUT_LOCK);
+    }
+    if (k > 0 && Atomics.load(h, H_GET_ARMED) !== 0 && Atomics.exchange(h, H_GET_ARMED, 0) !== 0) {
+      Atomics.add(h, H_NOT_EMPTY, 1);
+      notify(h, H_NOT_EMPTY);
+    }
+    return k;
   }
 
   /** The wait options of one put inside putMany: what is left of its timeout. */
@@ -1780,6 +1910,20 @@ function discard(rec: Prepared): void {
     // gone
   }
   seg.close();
+}
+
+// putMany's batch buffer: finished records (header and payload, 8-byte aligned), built outside the
+// put lock and copied to the ring under one hold of it. Shared by every handle of this thread; a
+// putMany entered again while one builds (a custom codec that puts) goes item by item.
+const BATCH_BYTES = 64 * 1024;
+const BATCH_ITEMS = 1024;
+let batchBuf = new Uint8Array(BATCH_BYTES);
+let batch32 = new Int32Array(batchBuf.buffer);
+let batching = false;
+
+function growBatch(need: number): void {
+  batchBuf = new Uint8Array(need);
+  batch32 = new Int32Array(batchBuf.buffer);
 }
 
 /** Wakes the producers waiting for room, if any is armed (one wake-up per sleep). */
