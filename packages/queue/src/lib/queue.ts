@@ -799,13 +799,12 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     batching = true;
     try {
       for (let i = from; i < total && n < BATCH_ITEMS; i++) {
-        let payload: Uint8Array;
+        let payload: Uint8Array | undefined;
         let len: number;
         try {
           if (this.#fast) {
             len = encodeToScratch(items[i]!);
             if (len < 0) break;
-            payload = scratch();
           } else {
             payload = this.codec.encode(items[i]!) as Uint8Array;
             len = payload.byteLength;
@@ -822,7 +821,11 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         const at = bytes >> 2;
         batch32[at] = len;
         batch32[at + 1] = KIND_DATA;
-        batchBuf.set(len === payload.byteLength ? payload : payload.subarray(0, len), bytes + RECORD_HEADER);
+        if (payload === undefined) {
+          // From the scratch buffer a word at a time (the record's padding takes the excess).
+          const words = scratch32();
+          for (let w = 0, nw = (len + 3) >> 2; w < nw; w++) batch32[at + (RECORD_HEADER >> 2) + w] = words[w]!;
+        } else batchBuf.set(payload, bytes + RECORD_HEADER);
         bytes += need;
         n++;
       }
