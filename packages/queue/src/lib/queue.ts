@@ -1401,6 +1401,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     let result: Taken | typeof NONE | typeof DECODED = NONE;
     let freed = false;
     let other = false;
+    let stagedLen = -1;
     const died = att.lock(H_GET_LOCK);
     try {
       if (died) {
@@ -1429,13 +1430,13 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         }
         const start = off + RECORD_HEADER;
         const ring = this.#ring;
-        let v: unknown = NOT_PLAIN;
-        if (this.#fast && !raw) v = decodePlainAt(ring, start, len);
-        if (v === NOT_PLAIN) result = copyOut(ring, start, len);
-        else {
-          this.#decoded = v;
+        if (this.#fast && !raw && len <= STAGE_MAX) {
+          // Copied to the staging buffer and decoded once the lock is free: other consumers wait
+          // for a copy, not for a decode.
+          stageRecord(r32, start, len, 0);
+          stagedLen = len;
           result = DECODED;
-        }
+        } else result = copyOut(ring, start, len);
         head = (head + recordBytes(len)) | 0;
         n = 1;
         break;
@@ -1453,6 +1454,11 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       return got.length === 0 ? NONE : got[0]!;
     }
     if (freed && Atomics.load(h, H_PUT_ARMED) !== 0) this.#wakeProducers();
+    if (stagedLen >= 0) {
+      const v = decodePlainAt(stage, 0, stagedLen);
+      if (v === NOT_PLAIN) return copyOut(stage, 0, stagedLen);
+      this.#decoded = v;
+    }
     return result;
   }
 
@@ -1492,6 +1498,9 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     if (Atomics.load(h, H_HEAD) === Atomics.load(h, H_TAIL)) return out;
     const att = this.#att!;
     const outside: OutOfLine[] = [];
+    // Items copied to the staging buffer: their index in `out`, offset there and length.
+    const staged: number[] = [];
+    let stageUsed = 0;
     let freed = false;
     const died = att.lock(H_GET_LOCK);
     try {
@@ -1524,13 +1533,15 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
             }
             into.set(ring.subarray(start, start + len));
             out.push(into.subarray(0, len));
-          } else {
-            // Plain data is decoded straight from the ring (no copy, no ArrayBuffer per item);
-            // anything else is copied out and decoded after the lock is released.
-            let v: unknown = NOT_PLAIN;
-            if (this.#fast && !raw) v = decodePlainAt(ring, start, len);
-            out.push(v === NOT_PLAIN ? copyOut(ring, start, len) : new Decoded(v));
-          }
+          } else if (this.#fast && !raw && len <= STAGE_MAX) {
+            // Copied to the staging buffer (no ArrayBuffer per item) and decoded once the lock is
+            // free: other consumers wait for a copy, not for the decode of a whole batch.
+            if (stageUsed + len > STAGE_MAX && n > 0) break;
+            stageRecord(r32, start, len, stageUsed);
+            staged.push(out.length, stageUsed, len);
+            stageUsed = (stageUsed + len + 7) & ~7;
+            out.push(EMPTY_BYTES);
+          } else out.push(copyOut(ring, start, len));
         }
         else if (kind === KIND_OUT_OF_LINE) {
           const size = new DataView(ring.buffer, ring.byteOffset + start, 4).getUint32(0, true);
@@ -1560,6 +1571,12 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       att.unlock(H_GET_LOCK);
     }
     if (freed && Atomics.load(h, H_PUT_ARMED) !== 0) this.#wakeProducers();
+    for (let i = 0; i < staged.length; i += 3) {
+      const at = staged[i + 1]!;
+      const len = staged[i + 2]!;
+      const v = decodePlainAt(stage, at, len);
+      out[staged[i]!] = v === NOT_PLAIN ? copyOut(stage, at, len) : new Decoded(v);
+    }
     for (const o of outside) {
       const { at, name, size, into, seg, fd } = o;
       if (seg) {
@@ -1859,6 +1876,34 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     }
     return { kind: QUEUE_KIND, module: MODULE_URL, name: this.name, codec };
   }
+}
+
+// The consumers' staging buffer: records of plain data are copied here under the get lock and
+// decoded after it (decoding under the lock made consumers wait for each other's decodes). One per
+// thread, grown as needed up to STAGE_MAX; a longer record is copied out on its own.
+const STAGE_MAX = 256 * 1024;
+let stage = new Uint8Array(16 * 1024);
+let stage32 = new Int32Array(stage.buffer);
+const EMPTY_BYTES = new Uint8Array(0);
+
+/** Copies ring bytes [start, start + len) (`start` a multiple of 4) to the staging buffer at `at`. */
+function stageRecord(r32: Int32Array, start: number, len: number, at: number): void {
+  if (at + len + 8 > stage.byteLength) {
+    let size = stage.byteLength * 2;
+    while (size < at + len + 8) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(stage.subarray(0, at));
+    stage = next;
+    stage32 = new Int32Array(next.buffer);
+  }
+  if (len > 256) {
+    stage.set(new Uint8Array(r32.buffer, r32.byteOffset + start, len), at);
+    return;
+  }
+  const s32 = stage32;
+  const w = at >> 2;
+  const r = start >> 2;
+  for (let i = 0, n = (len + 3) >> 2; i < n; i++) s32[w + i] = r32[r + i]!;
 }
 
 // Small copies are carved from a shared slab, as Buffer's pool does: one ArrayBuffer per 256 KiB
