@@ -1976,10 +1976,12 @@ function growBatch(need: number): void {
 
 /** Wakes the producers waiting for room, if any is armed (one wake-up per sleep). */
 /**
- * Under the get lock: moves HEAD from `oldHead` to `head` past `n` items. The journal words are plain
- * stores, published by the seq-cst stores that follow (JG_VALID, GET_COUNT, HEAD, the unlock); the
- * HEAD store is the commit, and a waiter that recovers the lock from a dead holder rolls a valid
- * journal back (recoverGet).
+ * Under the get lock: moves HEAD from `oldHead` to `head` past `n` items. The journal words and
+ * GET_COUNT are plain stores, published by the seq-cst stores that follow (JG_VALID, HEAD, the
+ * unlock); the HEAD store is the commit, and a waiter that recovers the lock from a dead holder
+ * rolls a valid journal back and rewrites GET_COUNT from it (recoverGet). A GET_COUNT read early
+ * is the old one: it over-counts the items queued, which only makes a producer wait for a maxsize
+ * slot a moment longer.
  */
 function publishTake(h: Int32Array, oldHead: number, oldCount: number, head: number, n: number): void {
   const newCount = (oldCount + n) | 0;
@@ -1988,7 +1990,7 @@ function publishTake(h: Int32Array, oldHead: number, oldCount: number, head: num
   h[H_JG_NEW_HEAD] = head;
   h[H_JG_NEW_COUNT] = newCount;
   Atomics.store(h, H_JG_VALID, 1);
-  Atomics.store(h, H_GET_COUNT, newCount);
+  h[H_GET_COUNT] = newCount;
   Atomics.store(h, H_HEAD, head);
   h[H_JG_VALID] = 0;
 }
