@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcError } from '@ipc/core';
 import { JoinableQueue, Queue } from '@ipc/queue';
@@ -160,6 +160,46 @@ describe('Queue across processes and threads', () => {
     expect(seen.size).toBeGreaterThan(0);
     expect(seen.size).toBeLessThanOrEqual(8); // 4 unless a stall let one idle past the trim
     expect(await child.join({ timeout: 30_000 })).toBe(0);
+    expect(shmNames(`${q.name}-o`)).toEqual([]);
+  }, 60_000);
+
+  it('makes a producer ahead of its consumer wait for a reusable segment rather than write one-shot files', async () => {
+    const q = fx.queue(new Queue<Uint8Array>({ codec: 'bytes', capacityBytes: 1 << 20 }));
+    const size = 600_000;
+    const child = fx.process('pool-producer.mjs', [q, 20, size]);
+    const failed = failure(child);
+    // The producer fills its 4 segments and waits for one to come free.
+    await until(() => shmNames(`${q.name}-o`).length >= 4);
+    await new Promise((r) => setTimeout(r, 200));
+    const sizes = new Set<number>();
+    const names = new Set<string>();
+    const look = () => {
+      for (const n of shmNames(`${q.name}-o`)) {
+        names.add(n);
+        try {
+          sizes.add(statSync(`/dev/shm/${n}`).size);
+        } catch {
+          // unlinked meanwhile
+        }
+      }
+    };
+    look();
+    expect(q.size()).toBe(4);
+    for (let k = 0; k < 20; k++) {
+      const item = await Promise.race([q.get({ timeout: 30_000 }), failed]);
+      look();
+      expect(item.byteLength).toBe(size);
+      expect(item[size - 1]).toBe(k);
+      let bad = 0;
+      for (let j = 0; j < size; j += 997) if (item[j] !== ((j + k) & 255)) bad++;
+      expect(bad).toBe(0);
+    }
+    expect(await child.join({ timeout: 30_000 })).toBe(0);
+    // Reusable segments only (pages, a state word and @ipc/shm's trailer), never a one-shot file
+    // exactly as long as an item.
+    expect(sizes.size).toBe(1);
+    expect([...sizes][0]).toBeGreaterThan(size);
+    expect(names.size).toBeLessThanOrEqual(4);
     expect(shmNames(`${q.name}-o`)).toEqual([]);
   }, 60_000);
 

@@ -160,6 +160,11 @@ interface Prepared {
   segment: OneShot | undefined;
   /** A reusable out-of-line segment of this producer's pool. */
   pooled?: PoolSegment | undefined;
+  /**
+   * An out-of-line item waiting for a segment of the pool to come free (its consumers are behind):
+   * its bytes, written to the segment by #commit.
+   */
+  deferred?: Uint8Array | undefined;
 }
 
 /**
@@ -289,6 +294,11 @@ const POOL_SEGMENTS = 4;
 const SEG_CACHE = 8;
 /** A free segment unused this long is unlinked. */
 const POOL_IDLE_MS = 1000;
+/**
+ * A segment in use this long is let go when the pool needs room (its consumer died after taking the
+ * item, or is that slow): it becomes ORPHAN, unlinked by whoever copies it out, or by sweep().
+ */
+const POOL_STUCK_MS = 1000;
 
 // Producers' pools, let go at exit (a producer need not dispose its handle).
 const livePools = new Set<Pool>();
@@ -719,7 +729,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
 
   /**
    * Adds an item if there is room now, without waiting.
-   * @returns false when the queue is full (or earlier puts of this handle are still waiting)
+   * @returns false when the queue is full (or earlier puts of this handle are still waiting, or a
+   * large item finds every reusable out-of-line segment of this handle in use)
    * @throws {IpcError} ERR_IPC_CLOSED, ERR_IPC_TOO_LARGE, ERR_IPC_ENCODE
    */
   tryPut(item: T): boolean {
@@ -936,6 +947,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     }
     // It waits: keep our own copy (the encoding may be a scratch view, or the caller's array).
     if (rec.kind === KIND_DATA) rec.payload = rec.payload.slice();
+    else if (rec.deferred) rec.deferred = rec.deferred.slice();
     return waitFor<void>(
       options,
       (resolve, reject, scope) => {
@@ -963,21 +975,35 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     if (need <= this.#inlineMax) return { kind: KIND_DATA, payload: bytes, need, segment: undefined };
     // Out of line: one copy into a segment of its own, before taking any lock; a reusable one when
     // the pool has or can make one.
-    const pooled = this.#pooledSegment(len);
-    if (pooled) {
-      try {
-        new Uint8Array(pooled.seg.buffer, 0, len).set(bytes);
-      } catch (err) {
-        dropPooled(pooled);
-        throw err;
-      }
-      const payload = outOfLinePayload(pooled.name, len);
-      return { kind: KIND_OUT_OF_LINE, payload, need: recordBytes(payload.byteLength), segment: undefined, pooled };
+    const rec: Prepared = { kind: KIND_OUT_OF_LINE, payload: EMPTY_BYTES, need: 0, segment: undefined };
+    if (this.#fillPooled(rec, bytes)) return rec;
+    // Every segment of the pool is in use (consumers are behind): wait for one, as for room in the
+    // ring, rather than write fresh /dev/shm pages for a one-shot segment (several times the copy).
+    if (align4k(len) <= this.#pool!.maxBytes) {
+      rec.deferred = bytes;
+      return rec;
     }
     const segName = this.#segmentName();
     const seg = OneShot.write(segName, bytes);
     const payload = outOfLinePayload(segName, len);
     return { kind: KIND_OUT_OF_LINE, payload, need: recordBytes(payload.byteLength), segment: seg };
+  }
+
+  /** Copies `bytes` into a free segment of the pool for `rec`; false when none is free. */
+  #fillPooled(rec: Prepared, bytes: Uint8Array): boolean {
+    const len = bytes.byteLength;
+    const pooled = this.#pooledSegment(len);
+    if (!pooled) return false;
+    try {
+      new Uint8Array(pooled.seg.buffer, 0, len).set(bytes);
+    } catch (err) {
+      dropPooled(pooled);
+      throw err;
+    }
+    rec.payload = outOfLinePayload(pooled.name, len);
+    rec.need = recordBytes(rec.payload.byteLength);
+    rec.pooled = pooled;
+    return true;
   }
 
   #segmentName(): string {
@@ -1009,10 +1035,19 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     }
     if (!best) {
       const cap = align4k(len);
-      // Make room: drop free segments (too small) until the new one fits.
+      // Make room: drop free segments (too small), then ones in use for too long, until the new
+      // one fits.
+      const now = performance.now();
       for (const p of [...segments]) {
         if (segments.length < POOL_SEGMENTS && used + cap <= pool.maxBytes) break;
         if (Atomics.load(p.state, 0) === SEG_FREE) {
+          used -= p.cap;
+          letGo(p);
+        }
+      }
+      for (const p of [...segments]) {
+        if (segments.length < POOL_SEGMENTS && used + cap <= pool.maxBytes) break;
+        if (now - p.lastUsed > POOL_STUCK_MS) {
           used -= p.cap;
           letGo(p);
         }
@@ -1046,6 +1081,10 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
 
   /** Writes one record if it fits; the TAIL store is the commit. */
   #commit(rec: Prepared): boolean {
+    if (rec.deferred) {
+      if (!this.#fillPooled(rec, rec.deferred)) return false;
+      rec.deferred = undefined;
+    }
     if (!this.#commitBytes(rec.kind, rec.payload, rec.payload.byteLength, rec.need)) return false;
     rec.segment?.close();
     rec.segment = undefined;
@@ -1584,7 +1623,11 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
           into.set(new Uint8Array(seg.buffer, 0, size));
           out[at] = into.subarray(0, size);
         } else out[at] = copyOut(new Uint8Array(seg.buffer), 0, size);
-        if (releaseSegment(seg, name, size)) this.#keepSegment(name, seg);
+        if (releaseSegment(seg, name, size)) {
+          this.#keepSegment(name, seg);
+          // Its producer may be waiting for it (every segment of its pool in use).
+          if (Atomics.load(h, H_PUT_ARMED) !== 0) wakeNotFull(h);
+        }
         else this.#segCache.delete(name);
         continue;
       }
