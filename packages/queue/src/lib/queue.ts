@@ -165,6 +165,8 @@ interface Prepared {
    * its bytes, written to the segment by #commit.
    */
   deferred?: Uint8Array | undefined;
+  /** The pool whose spare buffer `deferred` is a view of. */
+  spareOf?: Pool | undefined;
 }
 
 /**
@@ -186,6 +188,12 @@ interface Pool {
   readonly segments: PoolSegment[];
   readonly maxBytes: number;
   trim: NodeJS.Timeout | undefined;
+  /**
+   * Where the first item waiting for a segment keeps its bytes (reused: a fresh copy aside per item
+   * would fault in new pages each time); dropped by the trim when not in use.
+   */
+  spare: Uint8Array | undefined;
+  spareBusy: boolean;
 }
 
 interface Putter {
@@ -947,7 +955,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     }
     // It waits: keep our own copy (the encoding may be a scratch view, or the caller's array).
     if (rec.kind === KIND_DATA) rec.payload = rec.payload.slice();
-    else if (rec.deferred) rec.deferred = rec.deferred.slice();
+    else if (rec.deferred) setAside(rec, this.#pool!);
     return waitFor<void>(
       options,
       (resolve, reject, scope) => {
@@ -1018,7 +1026,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     let pool = this.#pool;
     if (!pool) {
       // Bounded by the ring's own size: a pool never holds more /dev/shm than 4 rings.
-      pool = this.#pool = { segments: [], maxBytes: 4 * this.capacityBytes, trim: undefined };
+      pool = this.#pool = { segments: [], maxBytes: 4 * this.capacityBytes, trim: undefined, spare: undefined, spareBusy: false };
     }
     const segments = pool.segments;
     let best: PoolSegment | undefined;
@@ -1069,6 +1077,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         owner.trim = setInterval(() => {
           const now = performance.now();
           for (const p of [...owner.segments]) if (now - p.lastUsed > POOL_IDLE_MS && Atomics.load(p.state, 0) === SEG_FREE) letGo(p);
+          if (!owner.spareBusy) owner.spare = undefined;
           if (owner.segments.length === 0) closePool(owner);
         }, POOL_IDLE_MS);
         owner.trim.unref();
@@ -1084,6 +1093,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     if (rec.deferred) {
       if (!this.#fillPooled(rec, rec.deferred)) return false;
       rec.deferred = undefined;
+      releaseSpare(rec);
     }
     if (!this.#commitBytes(rec.kind, rec.payload, rec.payload.byteLength, rec.need)) return false;
     rec.segment?.close();
@@ -1987,7 +1997,33 @@ function outBuffer(len: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, len);
 }
 
+/** Copies the bytes of an item that waits for a segment aside: into the pool's spare when free. */
+function setAside(rec: Prepared, pool: Pool): void {
+  const bytes = rec.deferred!;
+  const len = bytes.byteLength;
+  if (pool.spareBusy) {
+    rec.deferred = bytes.slice();
+    return;
+  }
+  if (!pool.spare || pool.spare.byteLength < len) {
+    const b = Buffer.allocUnsafeSlow(align4k(len));
+    pool.spare = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
+  const view = pool.spare.subarray(0, len);
+  view.set(bytes);
+  pool.spareBusy = true;
+  rec.deferred = view;
+  rec.spareOf = pool;
+}
+
+function releaseSpare(rec: Prepared): void {
+  if (rec.spareOf) rec.spareOf.spareBusy = false;
+  rec.spareOf = undefined;
+}
+
 function discard(rec: Prepared): void {
+  rec.deferred = undefined;
+  releaseSpare(rec);
   if (rec.pooled) {
     dropPooled(rec.pooled);
     rec.pooled = undefined;
