@@ -168,9 +168,11 @@ describe('Queue across processes and threads', () => {
     const size = 600_000;
     const child = fx.process('pool-producer.mjs', [q, 20, size]);
     const failed = failure(child);
-    // The producer fills its 4 segments and waits for one to come free.
+    // The producer fills its 4 segments and waits for one to come free: for as long as their items
+    // are queued (past the second after which a segment whose item was taken is let go).
     await until(() => shmNames(`${q.name}-o`).length >= 4);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(shmNames(`${q.name}-o`)).toHaveLength(4);
     const sizes = new Set<number>();
     const names = new Set<string>();
     const look = () => {

@@ -182,6 +182,10 @@ interface PoolSegment {
   readonly ino: number;
   readonly pool: Pool;
   lastUsed: number;
+  /** TAIL just after the record naming it was committed (NO_INDEX before that). */
+  committedAt: number;
+  /** When this producer first saw that record taken (HEAD past it) with the segment still BUSY; 0 before. */
+  takenSeen: number;
 }
 
 interface Pool {
@@ -303,8 +307,9 @@ const SEG_CACHE = 8;
 /** A free segment unused this long is unlinked. */
 const POOL_IDLE_MS = 1000;
 /**
- * A segment in use this long is let go when the pool needs room (its consumer died after taking the
- * item, or is that slow): it becomes ORPHAN, unlinked by whoever copies it out, or by sweep().
+ * A segment still in use this long after its producer saw its item taken (HEAD past its record) is
+ * let go when the pool needs room: its consumer died before copying it out, or is that slow. It
+ * becomes ORPHAN, unlinked by the consumer once it copied it out, or with the queue.
  */
 const POOL_STUCK_MS = 1000;
 
@@ -1055,7 +1060,9 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       }
       for (const p of [...segments]) {
         if (segments.length < POOL_SEGMENTS && used + cap <= pool.maxBytes) break;
-        if (now - p.lastUsed > POOL_STUCK_MS) {
+        if (p.committedAt === NO_INDEX || ((Atomics.load(this.#h, H_HEAD) - p.committedAt) | 0) < 0) continue;
+        if (p.takenSeen === 0) p.takenSeen = now;
+        else if (now - p.takenSeen > POOL_STUCK_MS) {
           used -= p.cap;
           letGo(p);
         }
@@ -1063,7 +1070,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       if (segments.length >= POOL_SEGMENTS || used + cap > pool.maxBytes) return undefined;
       const name = this.#segmentName();
       const seg = SharedMemory.create({ name, size: cap + SEG_STATE_BYTES, unlinkOnExit: false });
-      best = { seg, name, cap, state: new Int32Array(seg.buffer, cap, 1), ino: inodeOf(name), pool, lastUsed: 0 };
+      best = { seg, name, cap, state: new Int32Array(seg.buffer, cap, 1), ino: inodeOf(name), pool, lastUsed: 0, committedAt: NO_INDEX, takenSeen: 0 };
       segments.push(best);
       livePools.add(pool);
       if (!poolExitHook) {
@@ -1085,6 +1092,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     }
     Atomics.store(best.state, 0, SEG_BUSY);
     best.lastUsed = performance.now();
+    best.committedAt = NO_INDEX;
+    best.takenSeen = 0;
     return best;
   }
 
@@ -1096,6 +1105,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       releaseSpare(rec);
     }
     if (!this.#commitBytes(rec.kind, rec.payload, rec.payload.byteLength, rec.need)) return false;
+    if (rec.pooled) rec.pooled.committedAt = this.#myTail;
     rec.segment?.close();
     rec.segment = undefined;
     return true;
