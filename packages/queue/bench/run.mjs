@@ -190,8 +190,8 @@ const cases = [
   { name: 'queue obj 1->1', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(200_000, 2000)) },
   { name: 'queue obj 2->2', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(200_000, 2000), 2, 2) },
   // the same, producers putMany in chunks of 64 and consumers getMany(256)
-  { name: 'queue obj 1->1 batched', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(400_000, 2000), 1, 0, false, { batch: true }) },
-  { name: 'queue obj 2->2 batched', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(400_000, 2000), 2, 2, false, { batch: true }) },
+  { name: 'queue obj 1->1 batched', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(200_000, 2000), 1, 0, false, { batch: true }) },
+  { name: 'queue obj 2->2 batched', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(200_000, 2000), 2, 2, false, { batch: true }) },
   { name: 'process.send advanced obj', unit: 'items/s', fn: () => sendCase('obj', scale(20_000, 1000), 'advanced') },
   { name: 'process.send json obj', unit: 'items/s', fn: () => sendCase('obj', scale(40_000, 1000), 'json') },
   { name: 'unix socket frames obj (json)', unit: 'items/s', fn: () => socketCase('obj', scale(40_000, 1000)) },
