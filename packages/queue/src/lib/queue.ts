@@ -186,6 +186,8 @@ interface PoolSegment {
   committedAt: number;
   /** When this producer first saw that record taken (HEAD past it) with the segment still BUSY; 0 before. */
   takenSeen: number;
+  /** When the pool's trim first saw it FREE (0: not seen so); a segment long BUSY is not idle. */
+  freeSeen: number;
 }
 
 interface Pool {
@@ -304,7 +306,7 @@ const SEG_ORPHAN = 3;
 const POOL_SEGMENTS = 4;
 /** Mappings of other producers' reusable segments a consumer handle keeps. */
 const SEG_CACHE = 8;
-/** A free segment unused this long is unlinked. */
+/** A free segment unused this long (and seen free on two ticks of the trim, this far apart) is unlinked. */
 const POOL_IDLE_MS = 1000;
 /**
  * A segment still in use this long after its producer saw its item taken (HEAD past its record) is
@@ -1070,7 +1072,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       if (segments.length >= POOL_SEGMENTS || used + cap > pool.maxBytes) return undefined;
       const name = this.#segmentName();
       const seg = SharedMemory.create({ name, size: cap + SEG_STATE_BYTES, unlinkOnExit: false });
-      best = { seg, name, cap, state: new Int32Array(seg.buffer, cap, 1), ino: inodeOf(name), pool, lastUsed: 0, committedAt: NO_INDEX, takenSeen: 0 };
+      best = { seg, name, cap, state: new Int32Array(seg.buffer, cap, 1), ino: inodeOf(name), pool, lastUsed: 0, committedAt: NO_INDEX, takenSeen: 0, freeSeen: 0 };
       segments.push(best);
       livePools.add(pool);
       if (!poolExitHook) {
@@ -1083,7 +1085,13 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         const owner = pool;
         owner.trim = setInterval(() => {
           const now = performance.now();
-          for (const p of [...owner.segments]) if (now - p.lastUsed > POOL_IDLE_MS && Atomics.load(p.state, 0) === SEG_FREE) letGo(p);
+          for (const p of [...owner.segments]) {
+            // Idle: written over a second ago and seen FREE on two ticks (a segment freed just now
+            // after a long wait in use is not idle).
+            if (Atomics.load(p.state, 0) !== SEG_FREE) p.freeSeen = 0;
+            else if (p.freeSeen === 0) p.freeSeen = now;
+            else if (now - p.lastUsed > POOL_IDLE_MS) letGo(p);
+          }
           if (!owner.spareBusy) owner.spare = undefined;
           if (owner.segments.length === 0) closePool(owner);
         }, POOL_IDLE_MS);
@@ -1094,6 +1102,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     best.lastUsed = performance.now();
     best.committedAt = NO_INDEX;
     best.takenSeen = 0;
+    best.freeSeen = 0;
     return best;
   }
 
