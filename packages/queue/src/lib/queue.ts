@@ -1055,7 +1055,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       const now = performance.now();
       for (const p of [...segments]) {
         if (segments.length < POOL_SEGMENTS && used + cap <= pool.maxBytes) break;
-        if (Atomics.load(p.state, 0) === SEG_FREE) {
+        // Not one large enough: it was freed since the look above (its consumer wakes us).
+        if (p.cap < len && Atomics.load(p.state, 0) === SEG_FREE) {
           used -= p.cap;
           letGo(p);
         }
