@@ -24,6 +24,24 @@ if (role === 'queue-produce') {
   for (let i = 0; i < count; i++) await q.put(items[i & 15]);
   process.send('done');
   process.disconnect();
+} else if (role === 'queue-produce-batch') {
+  // putMany in chunks of 64 (the same chunk array each time: the items are encoded as they go in).
+  const { Queue } = await import('@ipc/queue');
+  const q = Queue.open(arg);
+  const chunk = Array.from({ length: 64 }, (_, i) => makeItem(kind, i & 15));
+  process.send('ready');
+  await go;
+  for (let i = 0; i < count; i += 64) await q.putMany(count - i >= 64 ? chunk : chunk.slice(0, count - i));
+  process.send('done');
+  process.disconnect();
+} else if (role === 'queue-consume-batch') {
+  const { Queue } = await import('@ipc/queue');
+  const q = Queue.open(arg);
+  process.send('ready');
+  await go;
+  for (let got = 0; got < count; ) got += (await q.getMany(Math.min(256, count - got))).length;
+  process.send('done');
+  process.disconnect();
 } else if (role === 'queue-consume') {
   const { Queue } = await import('@ipc/queue');
   const q = Queue.open(arg);

@@ -4,6 +4,9 @@
 // framed Unix socket, Python's multiprocessing.Queue; and memcpy for the 1 MiB rows (cache-hot, and 1 MiB
 // blocks over a 64 MiB region, bound by memory bandwidth). 1 MiB items also go through getBytes({ into })
 // into one reused buffer, and out of line (a 1 MiB ring, so each item travels in a segment of its own).
+// The `batched` rows move the same objects with putMany (chunks of 64) and getMany(256) instead of one
+// await per item. Every peer (baselines included) is a fresh child process: all start cold, none warms up.
+// BENCH_ONLY=<regex> runs only the matching cases and their baselines (and writes no results file).
 // Runs the built dist: build first (`pnpm turbo run build --filter=@ipc/queue...`).
 
 import { fork } from 'node:child_process';
@@ -57,13 +60,13 @@ const doneOf = (peer) =>
  * Our queue, P producer processes -> C consumers (the parent when C is 0): items/s (MB/s with mb).
  * `into`: the parent takes items with getBytes({ into }) into one reused buffer; `ring`: the ring's bytes.
  */
-async function queueCase(kind, count, producers = 1, consumers = 0, mb = false, { into = false, ring } = {}) {
+async function queueCase(kind, count, producers = 1, consumers = 0, mb = false, { into = false, ring, batch = false } = {}) {
   const codec = kind === 'obj' ? 'structured' : 'bytes';
   const capacityBytes = ring ?? (kind === '1m' ? 8 * MiB : 4 * MiB);
   const q = new Queue({ codec, capacityBytes });
   try {
-    const ps = Array.from({ length: producers }, () => spawnPeer(['queue-produce', kind, String(count / producers), q.name]));
-    const cs = Array.from({ length: consumers }, () => spawnPeer(['queue-consume', kind, String(count / consumers), q.name]));
+    const ps = Array.from({ length: producers }, () => spawnPeer([batch ? 'queue-produce-batch' : 'queue-produce', kind, String(count / producers), q.name]));
+    const cs = Array.from({ length: consumers }, () => spawnPeer([batch ? 'queue-consume-batch' : 'queue-consume', kind, String(count / consumers), q.name]));
     await Promise.all([...ps, ...cs].map((p) => p.ready));
     const dones = cs.map(doneOf);
     const t0 = performance.now();
@@ -72,7 +75,8 @@ async function queueCase(kind, count, producers = 1, consumers = 0, mb = false, 
     if (consumers === 0) {
       const buf = into ? Buffer.allocUnsafe(SIZE[kind]) : undefined;
       const getAll = (async () => {
-        if (buf) for (let i = 0; i < count; i++) await q.getBytes({ into: buf });
+        if (batch) for (let got = 0; got < count; ) got += (await q.getMany(Math.min(256, count - got))).length;
+        else if (buf) for (let i = 0; i < count; i++) await q.getBytes({ into: buf });
         else for (let i = 0; i < count; i++) await q.get();
       })();
       await Promise.race([getAll, peersFailed]);
@@ -185,6 +189,9 @@ const cases = [
   // small objects, structured clone
   { name: 'queue obj 1->1', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(200_000, 2000)) },
   { name: 'queue obj 2->2', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(200_000, 2000), 2, 2) },
+  // the same, producers putMany in chunks of 64 and consumers getMany(256)
+  { name: 'queue obj 1->1 batched', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(200_000, 2000), 1, 0, false, { batch: true }) },
+  { name: 'queue obj 2->2 batched', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(200_000, 2000), 2, 2, false, { batch: true }) },
   { name: 'process.send advanced obj', unit: 'items/s', fn: () => sendCase('obj', scale(20_000, 1000), 'advanced') },
   { name: 'process.send json obj', unit: 'items/s', fn: () => sendCase('obj', scale(40_000, 1000), 'json') },
   { name: 'unix socket frames obj (json)', unit: 'items/s', fn: () => socketCase('obj', scale(40_000, 1000)) },
@@ -219,8 +226,14 @@ if (py) {
   for (const c of cases) if (c.baseline?.startsWith('python')) delete c.baseline;
 }
 
+// BENCH_ONLY=<regex>: run only the matching cases and the baselines they compare with; the
+// results file is then left as it is.
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+const picked = only ? cases.filter((c) => only.test(c.name) || cases.some((d) => only.test(d.name) && d.baseline === c.name)) : cases;
+if (picked.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} matches no case`);
+
 try {
-  await runBench({ package: '@ipc/queue', runs: Number(process.env.BENCH_RUNS) || 3, cases });
+  await runBench({ package: '@ipc/queue', runs: Number(process.env.BENCH_RUNS) || 3, cases: picked, write: !only });
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -8,8 +8,11 @@ afterEach(() => fx.dispose());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('Queue under SIGKILL', () => {
-  it('loses no committed item, duplicates none and never hangs when producers and consumers are killed at random moments', async () => {
-    const rounds = 26; // producer ids, and as many consumer ids: 52 kills in all
+  it.each([
+    ['put and get', 26, 0, 0],
+    ['putMany and getMany', 16, 7, 20],
+  ])('loses no committed item, duplicates none and never hangs when producers and consumers are killed at random moments (%s)', async (_how, rounds, chunk, max) => {
+    // rounds: producer ids, and as many consumer ids (26: 52 kills in all)
     const each = 20_000;
     const q = fx.queue(new Queue<[number, number, Uint8Array?]>({ capacityBytes: 64 * 1024, maxsize: 50 }));
     const tally = fx.segment((rounds * each + 1) * 4);
@@ -21,8 +24,8 @@ describe('Queue under SIGKILL', () => {
     for (let round = 0; round < rounds / 2; round++) {
       const ids = [0, 1].map((k) => round * 2 + k);
       const victims = ids.flatMap((r) => [
-        fx.process('victim-producer.mjs', [q, log, r, each]),
-        fx.process('victim-consumer.mjs', [q, tally, each, log, r]),
+        fx.process('victim-producer.mjs', [q, log, r, each, true, chunk]),
+        fx.process('victim-consumer.mjs', [q, tally, each, log, r, max]),
       ]);
       await until(() => {
         const dead = victims.find((v) => !v.alive);
@@ -43,7 +46,7 @@ describe('Queue under SIGKILL', () => {
     for (let k = 0; k < rounds * each; k++) byVictims += seen[k]!;
     expect(byVictims).toBeGreaterThan(0);
     // Whatever is left is drained here: the queue still works after 100 kills.
-    auditKillLoop(q, seen, l, rounds, each);
+    auditKillLoop(q, seen, l, rounds, each, { chunk: chunk || 1, batch: max || 1 });
     q.sweep();
     expect(shmNames(`${q.name}-o`)).toEqual([]);
     await q.put([999, 0]);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcError } from '@ipc/core';
 import { JoinableQueue, Queue } from '@ipc/queue';
@@ -34,6 +34,41 @@ describe('Queue across processes and threads', () => {
     expect(wrong).toBe(0);
     expect(q.size()).toBe(0);
   }, 90_000);
+
+  it('delivers 60,000 items from 3 putMany producer processes to 3 getMany consumers exactly once, in order per producer', async () => {
+    const producers = 3;
+    const each = 20_000;
+    // A small maxsize and ring: putMany waits for room part way through its chunks, again and again.
+    const q = fx.queue(new Queue<[number, number]>({ maxsize: 500, capacityBytes: 16 * 1024 }));
+    const tally = fx.segment((producers * each + 1) * 4);
+    const ps = Array.from({ length: producers }, (_, p) => fx.process('batch-producer.mjs', [q, p, each]));
+    const cs = Array.from({ length: 3 }, () => fx.process('batch-consumer.mjs', [q, tally, each]));
+    await Promise.all(ps.map((p) => p.join({ timeout: 60_000 })));
+    expect(ps.map((p) => p.exitCode)).toEqual([0, 0, 0]);
+    await q.close();
+    await Promise.all(cs.map((c) => c.join({ timeout: 60_000 })));
+    expect(cs.map((c) => c.exitCode)).toEqual([0, 0, 0]);
+    const seen = new Int32Array(tally.buffer);
+    expect(seen[producers * each]).toBe(producers * each);
+    let wrong = 0;
+    for (let k = 0; k < producers * each; k++) if (seen[k] !== 1) wrong++;
+    expect(wrong).toBe(0);
+    expect(q.size()).toBe(0);
+  }, 90_000);
+
+  it('wakes a getMany blocked in another process with the items put, or with ERR_IPC_CLOSED on close', async () => {
+    const q = fx.queue(new Queue<number>());
+    const taker = fx.process('get-many.mjs', [q, 10, 20_000, '[1,2,3]']);
+    await until(() => taker.alive);
+    await new Promise((r) => setTimeout(r, 300));
+    await q.putMany([1, 2, 3]);
+    expect(await taker.join({ timeout: 20_000 })).toBe(0);
+    const waiter = fx.process('get-many.mjs', [q, 10, 20_000, '[]']);
+    await until(() => waiter.alive);
+    await new Promise((r) => setTimeout(r, 300));
+    await q.close();
+    expect(await waiter.join({ timeout: 20_000 })).toBe(3);
+  });
 
   it('serves worker threads and processes on one queue at once', async () => {
     const each = 2_000;
@@ -125,6 +160,48 @@ describe('Queue across processes and threads', () => {
     expect(seen.size).toBeGreaterThan(0);
     expect(seen.size).toBeLessThanOrEqual(8); // 4 unless a stall let one idle past the trim
     expect(await child.join({ timeout: 30_000 })).toBe(0);
+    expect(shmNames(`${q.name}-o`)).toEqual([]);
+  }, 60_000);
+
+  it('makes a producer ahead of its consumer wait for a reusable segment rather than write one-shot files', async () => {
+    const q = fx.queue(new Queue<Uint8Array>({ codec: 'bytes', capacityBytes: 1 << 20 }));
+    const size = 600_000;
+    const child = fx.process('pool-producer.mjs', [q, 20, size]);
+    const failed = failure(child);
+    // The producer fills its 4 segments and waits for one to come free: for as long as their items
+    // are queued (past the second after which a segment whose item was taken is let go).
+    await until(() => shmNames(`${q.name}-o`).length >= 4);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(shmNames(`${q.name}-o`)).toHaveLength(4);
+    const sizes = new Set<number>();
+    const names = new Set<string>();
+    const look = () => {
+      for (const n of shmNames(`${q.name}-o`)) {
+        names.add(n);
+        try {
+          sizes.add(statSync(`/dev/shm/${n}`).size);
+        } catch {
+          // unlinked meanwhile
+        }
+      }
+    };
+    look();
+    expect(q.size()).toBe(4);
+    for (let k = 0; k < 20; k++) {
+      const item = await Promise.race([q.get({ timeout: 30_000 }), failed]);
+      look();
+      expect(item.byteLength).toBe(size);
+      expect(item[size - 1]).toBe(k);
+      let bad = 0;
+      for (let j = 0; j < size; j += 997) if (item[j] !== ((j + k) & 255)) bad++;
+      expect(bad).toBe(0);
+    }
+    expect(await child.join({ timeout: 30_000 })).toBe(0);
+    // Reusable segments only (pages, a state word and @ipc/shm's trailer), never a one-shot file
+    // exactly as long as an item.
+    expect(sizes.size).toBe(1);
+    expect([...sizes][0]).toBeGreaterThan(size);
+    expect(names.size).toBe(4);
     expect(shmNames(`${q.name}-o`)).toEqual([]);
   }, 60_000);
 

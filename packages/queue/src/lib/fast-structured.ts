@@ -202,7 +202,11 @@ function writeObject(v: Record<string, unknown>, depth: number): void {
       if (missKeys === undefined && n < kn && known[n] === key) {
         const to = ends[n]!;
         if (pos + (to - from) > buf.length) grow(to - from);
-        for (let j = from; j < to; j++) buf[pos++] = kb[j]!;
+        // In locals: a loop over the module's `buf` and `pos` reloads and stores them every byte.
+        const b = buf;
+        let p = pos;
+        for (let j = from; j < to; j++) b[p++] = kb[j]!;
+        pos = p;
         from = to;
       } else {
         if (missKeys === undefined) missKeys = known.slice(0, n);

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcError, jsonCodec, toHandle, type Codec } from '@ipc/core';
 import { SharedMemory } from '@ipc/shm';
-import { JoinableQueue, Queue, SimpleQueue } from '../index.js';
+import { JoinableQueue, MAX_GET_MANY, Queue, SimpleQueue } from '../index.js';
 import { HEADER_BYTES, H_NOT_FULL, H_PUT_ARMED } from './layout.js';
 
 const made: Array<Queue<unknown>> = [];
@@ -291,6 +291,181 @@ describe('Queue items', () => {
     for await (const v of q) if (v === 0) break;
     expect(q.closed).toBe(false);
     expect(await q.get()).toBe(1);
+  });
+});
+
+describe('Queue batches', () => {
+  it('getMany returns every waiting item up to max, in order; putMany puts in order', async () => {
+    const q = track(new Queue<unknown>());
+    await q.putMany([1, 'two', { three: 3 }, [4], new Map([[5, 5]])]);
+    expect(q.size()).toBe(5);
+    expect(await q.getMany(2)).toEqual([1, 'two']);
+    expect(await q.getMany(MAX_GET_MANY)).toEqual([{ three: 3 }, [4], new Map([[5, 5]])]);
+    await q.putMany([]);
+    expect(q.size()).toBe(0);
+  });
+
+  it('keeps FIFO order through putMany and getMany across many wrap-arounds, items of every size', async () => {
+    const q = track(new Queue<string>({ capacityBytes: 4096 }));
+    const sizes = [0, 1, 7, 8, 100, 500, 1500, 2100, 3000, 30, 9];
+    const items = Array.from({ length: 3000 }, (_, i) => `${i}:`.padEnd(sizes[i % sizes.length]!, 'x'));
+    const putting = (async () => {
+      for (let i = 0, n = 1; i < items.length; i += n, n = (n % 40) + 1) await q.putMany(items.slice(i, i + n));
+    })();
+    const got: string[] = [];
+    for (let max = 1; got.length < items.length; max = (max % 70) + 1) got.push(...(await q.getMany(max, { timeout: 10_000 })));
+    await putting;
+    expect(got.length).toBe(items.length);
+    expect(got.findIndex((v, i) => v !== items[i])).toBe(-1);
+    expect(q.stats()).toMatchObject({ size: 0, usedBytes: 0 });
+    expect(outOfLine(q).length).toBeLessThanOrEqual(4);
+  });
+
+  it('getMany waits for the first item, then takes what is there', async () => {
+    const q = track(new Queue<number>());
+    const other = track(Queue.open<number>(q.name));
+    const pending = q.getMany(10);
+    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 3; i++) other.tryPut(i);
+    expect(await pending).toEqual([0, 1, 2]);
+  });
+
+  it('deals waiting gets and getManys of one handle in call order from one wake-up', async () => {
+    const q = track(new Queue<number>());
+    const other = track(Queue.open<number>(q.name));
+    const calls = [q.get(), q.getMany(2), q.get(), q.getMany(5)];
+    for (let i = 0; i < 6; i++) other.tryPut(i);
+    expect(await Promise.all(calls)).toEqual([0, [1, 2], 3, [4, 5]]);
+  });
+
+  it('refuses a bad max before taking anything', async () => {
+    const q = track(new Queue<number>());
+    await q.put(1);
+    await expect(q.getMany(0)).rejects.toThrow(RangeError);
+    await expect(q.getMany(-1)).rejects.toThrow(/max must be >= 1/);
+    await expect(q.getMany(MAX_GET_MANY + 1)).rejects.toThrow(new RegExp(`max must be <= ${MAX_GET_MANY}`));
+    await expect(q.getMany(1.5)).rejects.toThrow(TypeError);
+    await expect(q.getMany('3' as never)).rejects.toThrow(/max must be an integer/);
+    await expect(q.getMany(undefined as never)).rejects.toThrow(TypeError);
+    await expect(q.getMany(1, { timeout: -1 })).rejects.toThrow();
+    await expect(q.putMany('abc' as never)).rejects.toThrow(/items must be an array/);
+    expect(q.size()).toBe(1);
+  });
+
+  it('getMany times out, aborts, and ends with ERR_IPC_CLOSED once closed and drained', async () => {
+    const q = track(new Queue<number>());
+    expect(await code(q.getMany(4, { timeout: 0 }))).toBe('ERR_IPC_TIMEOUT');
+    expect(await code(q.getMany(4, { timeout: 20 }))).toBe('ERR_IPC_TIMEOUT');
+    const ac = new AbortController();
+    const pending = q.getMany(4, { signal: ac.signal });
+    ac.abort();
+    expect(await code(pending)).toBe('ERR_IPC_ABORTED');
+    expect(await code(q.getMany(4, { signal: ac.signal }))).toBe('ERR_IPC_ABORTED');
+    const blocked = q.getMany(4);
+    await new Promise((r) => setTimeout(r, 20));
+    await q.close();
+    expect(await code(blocked)).toBe('ERR_IPC_CLOSED');
+    const other = track(Queue.open<number>(q.name));
+    expect(await code(other.putMany([1]))).toBe('ERR_IPC_CLOSED');
+    expect(await code(q.getMany(4))).toBe('ERR_IPC_CLOSED');
+  });
+
+  it('takes the items queued before close, then says ERR_IPC_CLOSED', async () => {
+    const q = track(new Queue<number>());
+    await q.putMany([1, 2, 3]);
+    await q.close();
+    expect(await q.getMany(2)).toEqual([1, 2]);
+    expect(await q.getMany(2)).toEqual([3]);
+    expect(await code(q.getMany(2))).toBe('ERR_IPC_CLOSED');
+  });
+
+  it('rejects the getMany of a disposed handle with ERR_IPC_CLOSED', async () => {
+    const q = track(new Queue<number>());
+    const other = Queue.open<number>(q.name);
+    const pending = other.getMany(3);
+    await other[Symbol.asyncDispose]();
+    expect(await code(pending)).toBe('ERR_IPC_CLOSED');
+    expect(await code(other.getMany(3))).toBe('ERR_IPC_CLOSED');
+    expect(await code(other.putMany([1]))).toBe('ERR_IPC_CLOSED');
+  });
+
+  it('putMany stopped part way says how many items it put: those are queued, none after', async () => {
+    const q = track(new Queue<number | Uint8Array>({ maxsize: 3, maxItemBytes: 100 }));
+    const partial = async (p: Promise<unknown>) => {
+      try {
+        await p;
+      } catch (err) {
+        if (!IpcError.is(err)) throw err;
+        return { code: err.code, details: err.details };
+      }
+      return undefined;
+    };
+    // timeout: bounds the whole call
+    expect(await partial(q.putMany([1, 2, 3, 4, 5], { timeout: 30 }))).toMatchObject({ code: 'ERR_IPC_TIMEOUT', details: { put: 3, total: 5, timeout: 30 } });
+    expect(await q.getMany(10)).toEqual([1, 2, 3]);
+    // abort while waiting for room
+    const ac = new AbortController();
+    const aborted = partial(q.putMany([6, 7, 8, 9], { signal: ac.signal }));
+    await new Promise((r) => setTimeout(r, 20));
+    ac.abort();
+    expect(await aborted).toMatchObject({ code: 'ERR_IPC_ABORTED', details: { put: 3, total: 4 } });
+    expect(await q.getMany(10)).toEqual([6, 7, 8]);
+    // an item too large, in the middle
+    expect(await partial(q.putMany([10, new Uint8Array(200), 11]))).toMatchObject({ code: 'ERR_IPC_TOO_LARGE', details: { put: 1, total: 3 } });
+    expect(await q.getMany(10)).toEqual([10]);
+    // back-pressure without a timeout: it goes on as room is made
+    const all = q.putMany([12, 13, 14, 15, 16, 17, 18]);
+    const got: unknown[] = [];
+    while (got.length < 7) got.push(...(await q.getMany(2)));
+    await all;
+    expect(got).toEqual([12, 13, 14, 15, 16, 17, 18]);
+    // close while it waits
+    const closing = partial(q.putMany([19, 20, 21, 22, 23]));
+    await new Promise((r) => setTimeout(r, 20));
+    await q.close();
+    expect(await closing).toMatchObject({ code: 'ERR_IPC_CLOSED', details: { put: 3, total: 5 } });
+    expect(await q.getMany(10)).toEqual([19, 20, 21]);
+  });
+
+  it('ends a batch before an undecodable item; the next get throws its error, then the rest follow', async () => {
+    const q = track(new Queue<number>());
+    const garbage = new Uint8Array([1, 2, 3]);
+    await q.put(1);
+    await q.putBytes(garbage);
+    await q.putMany([3, 4]);
+    expect(await q.getMany(10)).toEqual([1]);
+    expect(q.size()).toBe(0); // the rest were taken, and are held by this handle
+    expect(await code(q.get())).toBe('ERR_IPC_DECODE');
+    expect(q.tryGet()).toEqual({ ok: true, value: 3 });
+    expect(await q.getMany(10)).toEqual([4]);
+    // first in its batch: thrown by getMany itself (the item is consumed)
+    await q.putBytes(garbage);
+    await q.put(5);
+    expect(await code(q.getMany(10))).toBe('ERR_IPC_DECODE');
+    expect(await q.getMany(10)).toEqual([5]);
+    // the same when the getMany was waiting
+    const other = track(Queue.open<number>(q.name));
+    const many = q.getMany(10);
+    const one = q.get();
+    const bytes = q.getBytes();
+    other.tryPut(6);
+    await other.putBytes(garbage);
+    other.tryPut(7);
+    expect(await many).toEqual([6]);
+    expect(await code(one)).toBe('ERR_IPC_DECODE');
+    expect(Array.from(await bytes)).toEqual(Array.from(other.codec.encode(7)));
+  });
+
+  it('counts JoinableQueue tasks item by item through putMany and getMany', async () => {
+    const q = track(new JoinableQueue<number>());
+    await q.putMany([1, 2, 3]);
+    expect(q.unfinished()).toBe(3);
+    expect(await q.getMany(3)).toEqual([1, 2, 3]);
+    for (let i = 0; i < 3; i++) q.taskDone();
+    await q.join({ timeout: 1000 });
+    const s = track(new SimpleQueue<number>());
+    await s.putMany([1, 2]);
+    expect(await s.getMany(5)).toEqual([1, 2]);
   });
 });
 

@@ -84,6 +84,8 @@ export const DEFAULT_MAX_ITEM_BYTES = 64 * 1024 * 1024;
 export const MAX_ITEM_BYTES_LIMIT = 2 ** 30;
 /** Largest allowed `maxsize`. */
 export const MAX_MAXSIZE = 2 ** 31 - 1;
+/** Most items one {@link Queue.getMany} call returns. */
+export const MAX_GET_MANY = 65_536;
 /** Longest queue name (out-of-line segments append a suffix to it). */
 export const MAX_QUEUE_NAME_LENGTH = 160;
 /** The handle kind of every queue class. */
@@ -144,6 +146,8 @@ export interface GetBytesOptions extends WaitOptions {
 interface Getter {
   raw: boolean;
   into: Uint8Array | undefined;
+  /** A getMany: up to this many items, resolved as an array; 0 for a single item. */
+  max: number;
   resolve(value: unknown): void;
   reject(err: unknown): void;
 }
@@ -156,6 +160,13 @@ interface Prepared {
   segment: OneShot | undefined;
   /** A reusable out-of-line segment of this producer's pool. */
   pooled?: PoolSegment | undefined;
+  /**
+   * An out-of-line item waiting for a segment of the pool to come free (its consumers are behind):
+   * its bytes, written to the segment by #commit.
+   */
+  deferred?: Uint8Array | undefined;
+  /** The pool whose spare buffer `deferred` is a view of. */
+  spareOf?: Pool | undefined;
 }
 
 /**
@@ -171,12 +182,24 @@ interface PoolSegment {
   readonly ino: number;
   readonly pool: Pool;
   lastUsed: number;
+  /** TAIL just after the record naming it was committed (NO_INDEX before that). */
+  committedAt: number;
+  /** When this producer first saw that record taken (HEAD past it) with the segment still BUSY; 0 before. */
+  takenSeen: number;
+  /** When the pool's trim first saw it FREE (0: not seen so); a segment long BUSY is not idle. */
+  freeSeen: number;
 }
 
 interface Pool {
   readonly segments: PoolSegment[];
   readonly maxBytes: number;
   trim: NodeJS.Timeout | undefined;
+  /**
+   * Where the first item waiting for a segment keeps its bytes (reused: a fresh copy aside per item
+   * would fault in new pages each time); dropped by the trim when not in use.
+   */
+  spare: Uint8Array | undefined;
+  spareBusy: boolean;
 }
 
 interface Putter {
@@ -283,8 +306,14 @@ const SEG_ORPHAN = 3;
 const POOL_SEGMENTS = 4;
 /** Mappings of other producers' reusable segments a consumer handle keeps. */
 const SEG_CACHE = 8;
-/** A free segment unused this long is unlinked. */
+/** A free segment unused this long (and seen free on two ticks of the trim, this far apart) is unlinked. */
 const POOL_IDLE_MS = 1000;
+/**
+ * A segment still in use this long after its producer saw its item taken (HEAD past its record) is
+ * let go when the pool needs room: its consumer died before copying it out, or is that slow. It
+ * becomes ORPHAN, unlinked by the consumer once it copied it out, or with the queue.
+ */
+const POOL_STUCK_MS = 1000;
 
 // Producers' pools, let go at exit (a producer need not dispose its handle).
 const livePools = new Set<Pool>();
@@ -463,6 +492,9 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   #att: Attachment | undefined;
   #detached = false;
   readonly #getters: Getter[] = [];
+  // Items this handle took but did not hand out: a getMany batch ends before an item that fails
+  // (undecodable, its segment gone); that item and those after it wait here, first in line.
+  readonly #held: Taken[] = [];
   readonly #putters: Putter[] = [];
   #getPump = false;
   #spinUs = SPIN_MIN_US * 4;
@@ -712,7 +744,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
 
   /**
    * Adds an item if there is room now, without waiting.
-   * @returns false when the queue is full (or earlier puts of this handle are still waiting)
+   * @returns false when the queue is full (or earlier puts of this handle are still waiting, or a
+   * large item finds every reusable out-of-line segment of this handle in use)
    * @throws {IpcError} ERR_IPC_CLOSED, ERR_IPC_TOO_LARGE, ERR_IPC_ENCODE
    */
   tryPut(item: T): boolean {
@@ -728,6 +761,187 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       if (!ok) discard(rec);
     }
     return ok;
+  }
+
+  /**
+   * Adds the items in order, as `put` would one after another: each waits while the queue is full
+   * (`timeout` bounds the whole call). If the call fails part way (timeout, abort, close, an item
+   * too large or not encodable), the items before the failing one are in the queue and none after
+   * it: the rejection is the IpcError of that cause, with `details.put` (items put) and
+   * `details.total`.
+   * @param items - the values, in order
+   * @param options - `{ timeout, signal }`
+   * @throws {IpcError} ERR_IPC_CLOSED, ERR_IPC_TOO_LARGE, ERR_IPC_ENCODE, ERR_IPC_TIMEOUT, ERR_IPC_ABORTED
+   * @throws {TypeError} when `items` is not an array
+   * @example
+   * await queue.putMany(jobs.map((id) => ({ id })), { timeout: 5000 });
+   */
+  async putMany(items: readonly T[], options?: WaitOptions): Promise<void> {
+    if (!Array.isArray(items)) throw new TypeError(`items must be an array, got ${items === null ? 'null' : typeof items}`);
+    if (options !== undefined) validateWaitOptions(options);
+    this.#checkOpen('putMany');
+    const total = items.length;
+    const timeout = options?.timeout;
+    const signal = options?.signal;
+    const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
+    let i = 0;
+    try {
+      if (signal?.aborted) throw abortError(signal, 'putMany');
+      while (i < total) {
+        // Runs of small items are encoded into one buffer and committed under one lock hold.
+        if (this.#putters.length === 0 && !batching) i += this.#putBatch(items, i);
+        if (i === total) break;
+        // The item that did not fit, or that goes out of line, or failed to encode: as put() does.
+        const item = items[i]!;
+        if (this.#putters.length === 0) {
+          const bytes = this.#encodeOrCommit(item);
+          if (bytes !== COMMITTED) await this.#putEncoded(bytes, this.#rest(timeout, deadline, signal));
+        } else await this.#putEncoded(this.#encode(item), this.#rest(timeout, deadline, signal));
+        i++;
+        if (signal?.aborted) throw abortError(signal, 'putMany');
+      }
+    } catch (err) {
+      if (!IpcError.is(err)) throw err;
+      const details = { ...err.details, put: i, total };
+      if (err.code === 'ERR_IPC_TIMEOUT' && timeout !== undefined) {
+        throw new IpcError('ERR_IPC_TIMEOUT', `putMany timed out after ${timeout} ms with ${i} of ${total} items put`, { details: { ...details, timeout } });
+      }
+      throw new IpcError(err.code, `putMany: ${err.message} (${i} of ${total} items put)`, { cause: err, details });
+    }
+  }
+
+  /**
+   * Encodes items from `from` on, while they are small (in line), into the batch buffer as
+   * finished records, then commits as many of them as there is room for under one hold of the put
+   * lock: one journal, one TAIL store, one wake-up for all. Stops before an item that is large or
+   * fails to encode (the caller puts it the ordinary way, which throws its error).
+   * @returns how many items were committed
+   */
+  #putBatch(items: readonly T[], from: number): number {
+    const total = items.length;
+    const room = Math.min(BATCH_BYTES, this.capacityBytes >>> 2);
+    let bytes = 0;
+    let n = 0;
+    batching = true;
+    try {
+      for (let i = from; i < total && n < BATCH_ITEMS; i++) {
+        let payload: Uint8Array | undefined;
+        let len: number;
+        try {
+          if (this.#fast) {
+            len = encodeToScratch(items[i]!);
+            if (len < 0) break;
+          } else {
+            payload = this.codec.encode(items[i]!) as Uint8Array;
+            len = payload.byteLength;
+          }
+        } catch {
+          break; // thrown again, with its item, by the ordinary put
+        }
+        const need = recordBytes(len);
+        if (len > this.maxItemBytes || need > this.#inlineMax) break;
+        if (bytes + need > room) {
+          if (n > 0) break;
+          if (need > batchBuf.byteLength) growBatch(need);
+        }
+        const at = bytes >> 2;
+        batch32[at] = len;
+        batch32[at + 1] = KIND_DATA;
+        if (payload === undefined) {
+          // From the scratch buffer a word at a time (the record's padding takes the excess).
+          const words = scratch32();
+          for (let w = 0, nw = (len + 3) >> 2; w < nw; w++) batch32[at + (RECORD_HEADER >> 2) + w] = words[w]!;
+        } else batchBuf.set(payload, bytes + RECORD_HEADER);
+        bytes += need;
+        n++;
+      }
+      return n === 0 ? 0 : this.#commitRecords(n);
+    } finally {
+      batching = false;
+    }
+  }
+
+  /**
+   * Under one hold of the put lock, copies the first records of the batch buffer (at most `n`) to
+   * the ring while they fit; the TAIL store commits them all. Crash safety is that of one record:
+   * the redo journal covers the whole run.
+   * @returns how many were committed
+   */
+  #commitRecords(n: number): number {
+    const h = this.#h;
+    const att = this.#att!;
+    let k = 0;
+    const died = att.lock(H_PUT_LOCK);
+    try {
+      if (died) {
+        recoverPut(h);
+        this.#myTail = NO_INDEX;
+        this.#sweepSoon();
+      }
+      if (h[H_CLOSED] !== 0) throw closedError('put');
+      const tail = h[H_JP_TAIL]!;
+      const count = h[H_PUT_COUNT]!;
+      const mine = tail === this.#myTail;
+      let max = n;
+      if (this.maxsize > 0) {
+        if (!mine || ((count - this.#seenGetCount) | 0) + n > this.maxsize) this.#seenGetCount = Atomics.load(h, H_GET_COUNT);
+        max = Math.min(n, this.maxsize - ((count - this.#seenGetCount) | 0));
+      }
+      const cap = this.capacityBytes;
+      const r32 = this.#ring32;
+      const b32 = batch32;
+      if (!mine) this.#seenHead = Atomics.load(h, H_HEAD);
+      let t = tail;
+      let src = 0;
+      let reloaded = !mine;
+      for (; k < max; k++) {
+        const len = b32[src >> 2]!;
+        const need0 = recordBytes(len);
+        let off = t & this.#mask;
+        const contiguous = cap - off;
+        const need = need0 <= contiguous ? need0 : contiguous + need0;
+        if (need > cap - ((t - this.#seenHead) >>> 0)) {
+          if (reloaded) break;
+          this.#seenHead = Atomics.load(h, H_HEAD);
+          reloaded = true;
+          if (need > cap - ((t - this.#seenHead) >>> 0)) break;
+        }
+        if (need0 > contiguous) {
+          r32[off >> 2] = contiguous;
+          r32[(off >> 2) + 1] = KIND_PAD;
+          off = 0;
+        }
+        // A word at a time: records are whole words (8-byte aligned).
+        const w = off >> 2;
+        const s = src >> 2;
+        for (let i = 0, words = need0 >> 2; i < words; i++) r32[w + i] = b32[s + i]!;
+        src += need0;
+        t = (t + need) | 0;
+      }
+      if (k > 0) {
+        const newCount = (count + k) | 0;
+        h[H_JP_TAIL] = t;
+        h[H_JP_COUNT] = newCount;
+        Atomics.store(h, H_JP_VALID, 1);
+        h[H_PUT_COUNT] = newCount;
+        Atomics.store(h, H_TAIL, t);
+        h[H_JP_VALID] = 0;
+        this.#myTail = t;
+      }
+    } finally {
+      att.unlock(H_PUT_LOCK);
+    }
+    if (k > 0 && Atomics.load(h, H_GET_ARMED) !== 0 && Atomics.exchange(h, H_GET_ARMED, 0) !== 0) {
+      Atomics.add(h, H_NOT_EMPTY, 1);
+      notify(h, H_NOT_EMPTY);
+    }
+    return k;
+  }
+
+  /** The wait options of one put inside putMany: what is left of its timeout. */
+  #rest(timeout: number | undefined, deadline: number, signal: AbortSignal | undefined): WaitOptions | undefined {
+    if (timeout === undefined) return signal ? { signal } : undefined;
+    return { timeout: Math.max(0, deadline - performance.now()), signal };
   }
 
   #putEncoded(bytes: Uint8Array, options: WaitOptions | undefined): Promise<void> {
@@ -748,6 +962,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     }
     // It waits: keep our own copy (the encoding may be a scratch view, or the caller's array).
     if (rec.kind === KIND_DATA) rec.payload = rec.payload.slice();
+    else if (rec.deferred) setAside(rec, this.#pool!);
     return waitFor<void>(
       options,
       (resolve, reject, scope) => {
@@ -775,21 +990,35 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     if (need <= this.#inlineMax) return { kind: KIND_DATA, payload: bytes, need, segment: undefined };
     // Out of line: one copy into a segment of its own, before taking any lock; a reusable one when
     // the pool has or can make one.
-    const pooled = this.#pooledSegment(len);
-    if (pooled) {
-      try {
-        new Uint8Array(pooled.seg.buffer, 0, len).set(bytes);
-      } catch (err) {
-        dropPooled(pooled);
-        throw err;
-      }
-      const payload = outOfLinePayload(pooled.name, len);
-      return { kind: KIND_OUT_OF_LINE, payload, need: recordBytes(payload.byteLength), segment: undefined, pooled };
+    const rec: Prepared = { kind: KIND_OUT_OF_LINE, payload: EMPTY_BYTES, need: 0, segment: undefined };
+    if (this.#fillPooled(rec, bytes)) return rec;
+    // Every segment of the pool is in use (consumers are behind): wait for one, as for room in the
+    // ring, rather than write fresh /dev/shm pages for a one-shot segment (several times the copy).
+    if (align4k(len) <= this.#pool!.maxBytes) {
+      rec.deferred = bytes;
+      return rec;
     }
     const segName = this.#segmentName();
     const seg = OneShot.write(segName, bytes);
     const payload = outOfLinePayload(segName, len);
     return { kind: KIND_OUT_OF_LINE, payload, need: recordBytes(payload.byteLength), segment: seg };
+  }
+
+  /** Copies `bytes` into a free segment of the pool for `rec`; false when none is free. */
+  #fillPooled(rec: Prepared, bytes: Uint8Array): boolean {
+    const len = bytes.byteLength;
+    const pooled = this.#pooledSegment(len);
+    if (!pooled) return false;
+    try {
+      new Uint8Array(pooled.seg.buffer, 0, len).set(bytes);
+    } catch (err) {
+      dropPooled(pooled);
+      throw err;
+    }
+    rec.payload = outOfLinePayload(pooled.name, len);
+    rec.need = recordBytes(rec.payload.byteLength);
+    rec.pooled = pooled;
+    return true;
   }
 
   #segmentName(): string {
@@ -804,7 +1033,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     let pool = this.#pool;
     if (!pool) {
       // Bounded by the ring's own size: a pool never holds more /dev/shm than 4 rings.
-      pool = this.#pool = { segments: [], maxBytes: 4 * this.capacityBytes, trim: undefined };
+      pool = this.#pool = { segments: [], maxBytes: 4 * this.capacityBytes, trim: undefined, spare: undefined, spareBusy: false };
     }
     const segments = pool.segments;
     let best: PoolSegment | undefined;
@@ -821,10 +1050,22 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     }
     if (!best) {
       const cap = align4k(len);
-      // Make room: drop free segments (too small) until the new one fits.
+      // Make room: drop free segments (too small), then ones in use for too long, until the new
+      // one fits.
+      const now = performance.now();
       for (const p of [...segments]) {
         if (segments.length < POOL_SEGMENTS && used + cap <= pool.maxBytes) break;
-        if (Atomics.load(p.state, 0) === SEG_FREE) {
+        // Not one large enough: it was freed since the look above (its consumer wakes us).
+        if (p.cap < len && Atomics.load(p.state, 0) === SEG_FREE) {
+          used -= p.cap;
+          letGo(p);
+        }
+      }
+      for (const p of [...segments]) {
+        if (segments.length < POOL_SEGMENTS && used + cap <= pool.maxBytes) break;
+        if (p.committedAt === NO_INDEX || ((Atomics.load(this.#h, H_HEAD) - p.committedAt) | 0) < 0) continue;
+        if (p.takenSeen === 0) p.takenSeen = now;
+        else if (now - p.takenSeen > POOL_STUCK_MS) {
           used -= p.cap;
           letGo(p);
         }
@@ -832,7 +1073,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       if (segments.length >= POOL_SEGMENTS || used + cap > pool.maxBytes) return undefined;
       const name = this.#segmentName();
       const seg = SharedMemory.create({ name, size: cap + SEG_STATE_BYTES, unlinkOnExit: false });
-      best = { seg, name, cap, state: new Int32Array(seg.buffer, cap, 1), ino: inodeOf(name), pool, lastUsed: 0 };
+      best = { seg, name, cap, state: new Int32Array(seg.buffer, cap, 1), ino: inodeOf(name), pool, lastUsed: 0, committedAt: NO_INDEX, takenSeen: 0, freeSeen: 0 };
       segments.push(best);
       livePools.add(pool);
       if (!poolExitHook) {
@@ -845,7 +1086,14 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         const owner = pool;
         owner.trim = setInterval(() => {
           const now = performance.now();
-          for (const p of [...owner.segments]) if (now - p.lastUsed > POOL_IDLE_MS && Atomics.load(p.state, 0) === SEG_FREE) letGo(p);
+          for (const p of [...owner.segments]) {
+            // Idle: written over a second ago and seen FREE on two ticks (a segment freed just now
+            // after a long wait in use is not idle).
+            if (Atomics.load(p.state, 0) !== SEG_FREE) p.freeSeen = 0;
+            else if (p.freeSeen === 0) p.freeSeen = now;
+            else if (now - p.lastUsed > POOL_IDLE_MS) letGo(p);
+          }
+          if (!owner.spareBusy) owner.spare = undefined;
           if (owner.segments.length === 0) closePool(owner);
         }, POOL_IDLE_MS);
         owner.trim.unref();
@@ -853,12 +1101,21 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     }
     Atomics.store(best.state, 0, SEG_BUSY);
     best.lastUsed = performance.now();
+    best.committedAt = NO_INDEX;
+    best.takenSeen = 0;
+    best.freeSeen = 0;
     return best;
   }
 
   /** Writes one record if it fits; the TAIL store is the commit. */
   #commit(rec: Prepared): boolean {
+    if (rec.deferred) {
+      if (!this.#fillPooled(rec, rec.deferred)) return false;
+      rec.deferred = undefined;
+      releaseSpare(rec);
+    }
     if (!this.#commitBytes(rec.kind, rec.payload, rec.payload.byteLength, rec.need)) return false;
+    if (rec.pooled) rec.pooled.committedAt = this.#myTail;
     rec.segment?.close();
     rec.segment = undefined;
     return true;
@@ -1022,6 +1279,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       if (this.#detached) throw closedError('get');
       if (options?.signal?.aborted) throw abortError(options.signal, 'get');
       if (this.#getters.length === 0) {
+        if (this.#held.length !== 0) return Promise.resolve(this.#fromHeld(raw, into));
         if (into) {
           const intos = [into];
           let got = this.#take(1, raw, intos);
@@ -1041,7 +1299,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     return waitFor<unknown>(
       options,
       (resolve, reject, scope) => {
-        const g: Getter = { raw, into, resolve, reject };
+        const g: Getter = { raw, into, max: 0, resolve, reject };
         this.#getters.push(g);
         scope.onCleanup(() => {
           const at = this.#getters.indexOf(g);
@@ -1057,12 +1315,97 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   }
 
   /**
+   * Takes up to `max` items at once: waits like {@link Queue.get} for the first (same `timeout`,
+   * `signal` and close behaviour), then returns it with every item waiting behind it, up to `max`,
+   * in order, taken under one hold of the consumers' lock (one wake-up, many items). An item that
+   * cannot be decoded ends a batch that has items before it; the next get/getMany/tryGet of this
+   * handle throws its error (the item is consumed, as with `get`).
+   * @param max - the most items to return, 1 to {@link MAX_GET_MANY}
+   * @param options - `{ timeout, signal }`
+   * @returns one item or more
+   * @throws {IpcError} ERR_IPC_CLOSED (closed and drained), ERR_IPC_DECODE, ERR_IPC_TIMEOUT, ERR_IPC_ABORTED
+   * @throws {TypeError|RangeError} when `max` is not an integer from 1 to MAX_GET_MANY
+   * @example
+   * for (;;) for (const job of await queue.getMany(256)) handle(job);
+   */
+  getMany(max: number, options?: WaitOptions): Promise<T[]> {
+    try {
+      intOption(max, 'max', 1, MAX_GET_MANY);
+      if (options !== undefined) validateWaitOptions(options);
+      if (this.#detached) throw closedError('getMany');
+      if (options?.signal?.aborted) throw abortError(options.signal, 'getMany');
+      if (this.#getters.length === 0) {
+        let got = this.#held.length !== 0 ? this.#held.splice(0, max) : this.#take(max);
+        if (got.length === 0 && options?.timeout !== 0 && Atomics.load(this.#h, H_CLOSED) === 0 && this.#spin()) got = this.#take(max);
+        if (got.length > 0) return Promise.resolve(this.#batch(got) as T[]);
+        if (Atomics.load(this.#h, H_CLOSED) !== 0) throw closedError('getMany');
+        if (options?.timeout === 0) throw timeoutError(0, 'getMany');
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return waitFor<T[]>(
+      options,
+      (resolve, reject, scope) => {
+        const g: Getter = { raw: false, into: undefined, max, resolve: resolve as (value: unknown) => void, reject };
+        this.#getters.push(g);
+        scope.onCleanup(() => {
+          const at = this.#getters.indexOf(g);
+          if (at >= 0) {
+            this.#getters.splice(at, 1);
+            if (this.#getters.length === 0) this.#getKick?.abort();
+          }
+        });
+        this.#startGetPump();
+      },
+      'getMany',
+    );
+  }
+
+  /**
+   * Finishes the items of one getMany batch, in order. An item that fails ends the batch: thrown
+   * when it is the first (it is consumed, as with get), else left first in #held with the items
+   * after it, for this handle's next get.
+   */
+  #batch(got: Taken[]): unknown[] {
+    const values: unknown[] = [];
+    for (let i = 0; i < got.length; i++) {
+      let v: unknown;
+      try {
+        v = this.#finish(got[i]!, false);
+      } catch (err) {
+        const rest = got.slice(values.length > 0 ? i : i + 1);
+        if (rest.length > 0) this.#held.unshift(...rest);
+        if (values.length > 0) return values;
+        throw err;
+      }
+      values.push(v);
+    }
+    return values;
+  }
+
+  /** The first item of #held, for get or getBytes (copied into `into`, or left first when longer). */
+  #fromHeld(raw: boolean, into: Uint8Array | undefined): unknown {
+    const t = this.#held[0]!;
+    if (into && !(t instanceof IpcError)) {
+      const bytes = this.#finish(t, true) as Uint8Array;
+      if (bytes.byteLength > into.byteLength) throw intoTooSmall(bytes.byteLength, into.byteLength).error;
+      this.#held.shift();
+      into.set(bytes);
+      return into.subarray(0, bytes.byteLength);
+    }
+    this.#held.shift();
+    return this.#finish(t, raw);
+  }
+
+  /**
    * Takes an item if one is ready now.
    * @returns `{ ok: true, value }` or `{ ok: false }`
    * @throws {IpcError} ERR_IPC_DECODE on undecodable bytes (the item is consumed)
    */
   tryGet(): TryGetResult<T> {
     if (this.#detached) return { ok: false };
+    if (this.#held.length !== 0) return { ok: true, value: this.#finish(this.#held.shift()!, false) as T };
     const got = this.#takeOne(false);
     if (got === NONE) return { ok: false };
     return { ok: true, value: (got === DECODED ? this.#takeDecoded() : this.#finish(got, false)) as T };
@@ -1092,7 +1435,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   }
 
   #finish(taken: Taken, raw: boolean): unknown {
-    if (taken instanceof Decoded) return taken.value;
+    // Decoded for a getMany, then left in #held for a getBytes: its encoding again.
+    if (taken instanceof Decoded) return raw ? this.#encode(taken.value as T).slice() : taken.value;
     if (taken instanceof IpcError) throw taken;
     if (taken instanceof Refused) throw taken.error;
     if (raw || this.#raw) return taken;
@@ -1126,6 +1470,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     let result: Taken | typeof NONE | typeof DECODED = NONE;
     let freed = false;
     let other = false;
+    let stagedLen = -1;
     const died = att.lock(H_GET_LOCK);
     try {
       if (died) {
@@ -1154,13 +1499,13 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         }
         const start = off + RECORD_HEADER;
         const ring = this.#ring;
-        let v: unknown = NOT_PLAIN;
-        if (this.#fast && !raw) v = decodePlainAt(ring, start, len);
-        if (v === NOT_PLAIN) result = copyOut(ring, start, len);
-        else {
-          this.#decoded = v;
+        if (this.#fast && !raw && len <= STAGE_MAX) {
+          // Copied to the staging buffer and decoded once the lock is free: other consumers wait
+          // for a copy, not for a decode.
+          stageRecord(r32, start, len, 0);
+          stagedLen = len;
           result = DECODED;
-        }
+        } else result = copyOut(ring, start, len);
         head = (head + recordBytes(len)) | 0;
         n = 1;
         break;
@@ -1178,6 +1523,11 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       return got.length === 0 ? NONE : got[0]!;
     }
     if (freed && Atomics.load(h, H_PUT_ARMED) !== 0) this.#wakeProducers();
+    if (stagedLen >= 0) {
+      const v = decodePlainAt(stage, 0, stagedLen);
+      if (v === NOT_PLAIN) return copyOut(stage, 0, stagedLen);
+      this.#decoded = v;
+    }
     return result;
   }
 
@@ -1217,6 +1567,9 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     if (Atomics.load(h, H_HEAD) === Atomics.load(h, H_TAIL)) return out;
     const att = this.#att!;
     const outside: OutOfLine[] = [];
+    // Items copied to the staging buffer: their index in `out`, offset there and length.
+    const staged: number[] = [];
+    let stageUsed = 0;
     let freed = false;
     const died = att.lock(H_GET_LOCK);
     try {
@@ -1249,13 +1602,15 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
             }
             into.set(ring.subarray(start, start + len));
             out.push(into.subarray(0, len));
-          } else {
-            // Plain data is decoded straight from the ring (no copy, no ArrayBuffer per item);
-            // anything else is copied out and decoded after the lock is released.
-            let v: unknown = NOT_PLAIN;
-            if (this.#fast && !raw) v = decodePlainAt(ring, start, len);
-            out.push(v === NOT_PLAIN ? copyOut(ring, start, len) : new Decoded(v));
-          }
+          } else if (this.#fast && !raw && len <= STAGE_MAX) {
+            // Copied to the staging buffer (no ArrayBuffer per item) and decoded once the lock is
+            // free: other consumers wait for a copy, not for the decode of a whole batch.
+            if (stageUsed + len > STAGE_MAX && n > 0) break;
+            stageRecord(r32, start, len, stageUsed);
+            staged.push(out.length, stageUsed, len);
+            stageUsed = (stageUsed + len + 7) & ~7;
+            out.push(EMPTY_BYTES);
+          } else out.push(copyOut(ring, start, len));
         }
         else if (kind === KIND_OUT_OF_LINE) {
           const size = new DataView(ring.buffer, ring.byteOffset + start, 4).getUint32(0, true);
@@ -1285,6 +1640,12 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       att.unlock(H_GET_LOCK);
     }
     if (freed && Atomics.load(h, H_PUT_ARMED) !== 0) this.#wakeProducers();
+    for (let i = 0; i < staged.length; i += 3) {
+      const at = staged[i + 1]!;
+      const len = staged[i + 2]!;
+      const v = decodePlainAt(stage, at, len);
+      out[staged[i]!] = v === NOT_PLAIN ? copyOut(stage, at, len) : new Decoded(v);
+    }
     for (const o of outside) {
       const { at, name, size, into, seg, fd } = o;
       if (seg) {
@@ -1292,7 +1653,11 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
           into.set(new Uint8Array(seg.buffer, 0, size));
           out[at] = into.subarray(0, size);
         } else out[at] = copyOut(new Uint8Array(seg.buffer), 0, size);
-        if (releaseSegment(seg, name, size)) this.#keepSegment(name, seg);
+        if (releaseSegment(seg, name, size)) {
+          this.#keepSegment(name, seg);
+          // Its producer may be waiting for it (every segment of its pool in use).
+          if (Atomics.load(h, H_PUT_ARMED) !== 0) wakeNotFull(h);
+        }
         else this.#segCache.delete(name);
         continue;
       }
@@ -1350,31 +1715,57 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
 
   #serveGetters(): void {
     const getters = this.#getters;
-    // Again while a getter's `into` was too small: the item it left is the next getter's.
-    for (let again = true; again && getters.length > 0; ) {
+    const held = this.#held;
+    while (getters.length > 0) {
       let got: Taken[];
-      try {
-        const intos = getters.some((g) => g.into) ? getters.map((g) => g.into) : undefined;
-        got = this.#take(getters.length, getters.some((g) => g.raw), intos);
-      } catch (err) {
-        getters.shift()!.reject(err);
-        return;
+      if (held.length > 0) got = held.splice(0);
+      else {
+        let want = 0;
+        let raw = false;
+        let intos: Array<Uint8Array | undefined> | undefined;
+        for (const g of getters) {
+          want += g.max || 1;
+          raw ||= g.raw;
+          if (g.into) intos = [];
+        }
+        // Item n of the take goes to the getter it will be dealt to: its `into`, if it gave one.
+        if (intos) for (const g of getters) for (let k = 0, n = g.max || 1; k < n; k++) intos.push(g.max ? undefined : g.into);
+        try {
+          got = this.#take(want, raw, intos);
+        } catch (err) {
+          getters.shift()!.reject(err);
+          return;
+        }
+        if (got.length === 0) break;
       }
-      again = got.length > 0 && got[got.length - 1] instanceof Refused;
-      for (const t of got) {
+      // Dealt in call order: one item to a get, up to `max` to a getMany.
+      let i = 0;
+      while (i < got.length && getters.length > 0) {
         const g = getters.shift()!;
         let value: unknown;
         try {
-          value = this.#finish(t, g.raw);
+          if (g.max === 0) value = this.#finish(got[i++]!, g.raw);
+          else {
+            const part = got.slice(i, i + g.max);
+            i += part.length;
+            value = this.#batch(part);
+          }
         } catch (err) {
           g.reject(err);
           continue;
+        } finally {
+          // A batch ended early: what it left in #held comes before the rest of this take.
+          if (held.length > 0 && i < got.length) {
+            held.push(...got.slice(i));
+            i = got.length;
+          }
         }
         g.resolve(value);
       }
+      if (i < got.length) held.push(...got.slice(i));
     }
-    if (getters.length > 0 && Atomics.load(this.#h, H_CLOSED) !== 0 && Atomics.load(this.#h, H_HEAD) === Atomics.load(this.#h, H_TAIL)) {
-      for (const g of getters.splice(0)) g.reject(closedError('get'));
+    if (getters.length > 0 && Atomics.load(this.#h, H_CLOSED) !== 0 && held.length === 0 && Atomics.load(this.#h, H_HEAD) === Atomics.load(this.#h, H_TAIL)) {
+      for (const g of getters.splice(0)) g.reject(closedError(g.max ? 'getMany' : 'get'));
     }
   }
 
@@ -1560,6 +1951,34 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   }
 }
 
+// The consumers' staging buffer: records of plain data are copied here under the get lock and
+// decoded after it (decoding under the lock made consumers wait for each other's decodes). One per
+// thread, grown as needed up to STAGE_MAX; a longer record is copied out on its own.
+const STAGE_MAX = 256 * 1024;
+let stage = new Uint8Array(16 * 1024);
+let stage32 = new Int32Array(stage.buffer);
+const EMPTY_BYTES = new Uint8Array(0);
+
+/** Copies ring bytes [start, start + len) (`start` a multiple of 4) to the staging buffer at `at`. */
+function stageRecord(r32: Int32Array, start: number, len: number, at: number): void {
+  if (at + len + 8 > stage.byteLength) {
+    let size = stage.byteLength * 2;
+    while (size < at + len + 8) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(stage.subarray(0, at));
+    stage = next;
+    stage32 = new Int32Array(next.buffer);
+  }
+  if (len > 256) {
+    stage.set(new Uint8Array(r32.buffer, r32.byteOffset + start, len), at);
+    return;
+  }
+  const s32 = stage32;
+  const w = at >> 2;
+  const r = start >> 2;
+  for (let i = 0, n = (len + 3) >> 2; i < n; i++) s32[w + i] = r32[r + i]!;
+}
+
 // Small copies are carved from a shared slab, as Buffer's pool does: one ArrayBuffer per 256 KiB
 // instead of one per item (allocating an ArrayBuffer costs more than copying 4 KiB).
 const SLAB_BYTES = 256 * 1024;
@@ -1598,7 +2017,33 @@ function outBuffer(len: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, len);
 }
 
+/** Copies the bytes of an item that waits for a segment aside: into the pool's spare when free. */
+function setAside(rec: Prepared, pool: Pool): void {
+  const bytes = rec.deferred!;
+  const len = bytes.byteLength;
+  if (pool.spareBusy) {
+    rec.deferred = bytes.slice();
+    return;
+  }
+  if (!pool.spare || pool.spare.byteLength < len) {
+    const b = Buffer.allocUnsafeSlow(align4k(len));
+    pool.spare = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
+  const view = pool.spare.subarray(0, len);
+  view.set(bytes);
+  pool.spareBusy = true;
+  rec.deferred = view;
+  rec.spareOf = pool;
+}
+
+function releaseSpare(rec: Prepared): void {
+  if (rec.spareOf) rec.spareOf.spareBusy = false;
+  rec.spareOf = undefined;
+}
+
 function discard(rec: Prepared): void {
+  rec.deferred = undefined;
+  releaseSpare(rec);
   if (rec.pooled) {
     dropPooled(rec.pooled);
     rec.pooled = undefined;
@@ -1614,12 +2059,28 @@ function discard(rec: Prepared): void {
   seg.close();
 }
 
+// putMany's batch buffer: finished records (header and payload, 8-byte aligned), built outside the
+// put lock and copied to the ring under one hold of it. Shared by every handle of this thread; a
+// putMany entered again while one builds (a custom codec that puts) goes item by item.
+const BATCH_BYTES = 64 * 1024;
+const BATCH_ITEMS = 1024;
+let batchBuf = new Uint8Array(BATCH_BYTES);
+let batch32 = new Int32Array(batchBuf.buffer);
+let batching = false;
+
+function growBatch(need: number): void {
+  batchBuf = new Uint8Array(need);
+  batch32 = new Int32Array(batchBuf.buffer);
+}
+
 /** Wakes the producers waiting for room, if any is armed (one wake-up per sleep). */
 /**
- * Under the get lock: moves HEAD from `oldHead` to `head` past `n` items. The journal words are plain
- * stores, published by the seq-cst stores that follow (JG_VALID, GET_COUNT, HEAD, the unlock); the
- * HEAD store is the commit, and a waiter that recovers the lock from a dead holder rolls a valid
- * journal back (recoverGet).
+ * Under the get lock: moves HEAD from `oldHead` to `head` past `n` items. The journal words and
+ * GET_COUNT are plain stores, published by the seq-cst stores that follow (JG_VALID, HEAD, the
+ * unlock); the HEAD store is the commit, and a waiter that recovers the lock from a dead holder
+ * rolls a valid journal back and rewrites GET_COUNT from it (recoverGet). A GET_COUNT read early
+ * is the old one: it over-counts the items queued, which only makes a producer wait for a maxsize
+ * slot a moment longer.
  */
 function publishTake(h: Int32Array, oldHead: number, oldCount: number, head: number, n: number): void {
   const newCount = (oldCount + n) | 0;
@@ -1628,7 +2089,7 @@ function publishTake(h: Int32Array, oldHead: number, oldCount: number, head: num
   h[H_JG_NEW_HEAD] = head;
   h[H_JG_NEW_COUNT] = newCount;
   Atomics.store(h, H_JG_VALID, 1);
-  Atomics.store(h, H_GET_COUNT, newCount);
+  h[H_GET_COUNT] = newCount;
   Atomics.store(h, H_HEAD, head);
   h[H_JG_VALID] = 0;
 }
