@@ -13,6 +13,11 @@ export {
 export type { WaitOptions, WaitScope } from './lib/wait.js';
 export { bytesCodec, codecName, jsonCodec, msgpackCodec, resolveCodec, structuredCodec } from './lib/codec.js';
 export type { Codec, CodecName } from './lib/codec.js';
+/**
+ * @internal The structured codec's plain-data fast path (V8's format written and read in JS), for
+ * transports that encode straight into memory of their own: the queue writes into its ring.
+ */
+export * as structuredFast from './lib/fast-structured.js';
 export {
   DEFAULT_MAX_FRAME_BYTES,
   FRAME_HEADER_BYTES,

@@ -3,7 +3,7 @@ import { IpcError } from './errors.js';
 
 /**
  * A faster path for the structured codec. `v8.serialize` builds a serializer object per call and
- * caps small-object throughput at a few hundred thousand per second; most queue items are plain
+ * caps small-object throughput at a few hundred thousand per second; most messages are plain
  * data (objects, arrays, strings, numbers, booleans, null), so those are written here, in JS, in
  * the same V8 wire format (version 15), and read back the same way. Anything else (Map, Set, Date,
  * typed arrays, BigInt, class instances, shared or cyclic references, holes) falls back to
@@ -202,7 +202,11 @@ function writeObject(v: Record<string, unknown>, depth: number): void {
       if (missKeys === undefined && n < kn && known[n] === key) {
         const to = ends[n]!;
         if (pos + (to - from) > buf.length) grow(to - from);
-        for (let j = from; j < to; j++) buf[pos++] = kb[j]!;
+        // In locals: a loop over the module's `buf` and `pos` reloads and stores them every byte.
+        const b = buf;
+        let p = pos;
+        for (let j = from; j < to; j++) b[p++] = kb[j]!;
+        pos = p;
         from = to;
       } else {
         if (missKeys === undefined) missKeys = known.slice(0, n);

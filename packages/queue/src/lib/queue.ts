@@ -14,6 +14,7 @@ import {
   registerHandleKind,
   resolveCodec,
   structuredCodec,
+  structuredFast,
   timeoutError,
   toHandle,
   validateWaitOptions,
@@ -69,8 +70,10 @@ import {
   VERSION,
   recordBytes,
 } from './layout.js';
-import { NOT_PLAIN, decodePlainAt, decodeStructured, encodeStructured, encodeToScratch, scratch, scratch32 } from './fast-structured.js';
 import { Attachment } from './lock.js';
+
+// The structured codec's fast path (in @ipc/core): the queue encodes straight into its ring.
+const { NOT_PLAIN, decodePlainAt, decodeStructured, encodeStructured, encodeToScratch, scratch, scratch32 } = structuredFast;
 
 /** Default ring size: 4 MiB of shared memory (pages are touched only as the ring fills). */
 export const DEFAULT_CAPACITY_BYTES = 4 * 1024 * 1024;
