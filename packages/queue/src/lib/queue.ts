@@ -864,6 +864,22 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     }
   }
 
+  // The put lock was taken from a dead holder: finish or undo its commit (the journal), and forget
+  // what this handle cached of TAIL.
+  #putHolderDied(): void {
+    recoverPut(this.#h);
+    this.#myTail = NO_INDEX;
+    this.#sweepSoon();
+  }
+
+  // The get lock was taken from a dead holder: finish its take (the journal), and forget what this
+  // handle cached of HEAD.
+  #getHolderDied(): void {
+    recoverGet(this.#h);
+    this.#myHead = NO_INDEX;
+    this.#sweepSoon();
+  }
+
   /**
    * Under one hold of the put lock, copies the first records of the batch buffer (at most `n`) to
    * the ring while they fit; the TAIL store commits them all. Crash safety is that of one record:
@@ -876,11 +892,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     let k = 0;
     const died = att.lock(H_PUT_LOCK);
     try {
-      if (died) {
-        recoverPut(h);
-        this.#myTail = NO_INDEX;
-        this.#sweepSoon();
-      }
+      if (died) this.#putHolderDied();
       if (h[H_CLOSED] !== 0) throw closedError('put');
       const tail = h[H_JP_TAIL]!;
       const count = h[H_PUT_COUNT]!;
@@ -1134,11 +1146,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     const att = this.#att!;
     const died = att.lock(H_PUT_LOCK);
     try {
-      if (died) {
-        recoverPut(h);
-        this.#myTail = NO_INDEX;
-        this.#sweepSoon();
-      }
+      if (died) this.#putHolderDied();
       // A plain read: a put racing close() may go either way.
       if (h[H_CLOSED] !== 0) throw closedError('put');
       // JP_TAIL equals TAIL outside a commit (recoverPut keeps it so), and sits on the producers'
@@ -1476,11 +1484,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     let stagedLen = -1;
     const died = att.lock(H_GET_LOCK);
     try {
-      if (died) {
-        recoverGet(h);
-        this.#myHead = NO_INDEX;
-        this.#sweepSoon();
-      }
+      if (died) this.#getHolderDied();
       // HEAD and GET_COUNT are written under this lock only: plain reads see the last holder's.
       const oldHead = h[H_HEAD]!;
       if (oldHead !== this.#myHead || oldHead === this.#seenTail) this.#seenTail = Atomics.load(h, H_TAIL);
@@ -1576,10 +1580,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     let freed = false;
     const died = att.lock(H_GET_LOCK);
     try {
-      if (died) {
-        recoverGet(h);
-        this.#sweepSoon();
-      }
+      if (died) this.#getHolderDied();
       const oldHead = Atomics.load(h, H_HEAD);
       const tail = Atomics.load(h, H_TAIL);
       const oldCount = Atomics.load(h, H_GET_COUNT);
