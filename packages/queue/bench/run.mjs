@@ -5,7 +5,9 @@
 // blocks over a 64 MiB region, bound by memory bandwidth). 1 MiB items also go through getBytes({ into })
 // into one reused buffer, and out of line (a 1 MiB ring, so each item travels in a segment of its own).
 // The `batched` rows move the same objects with putMany (chunks of 64) and getMany(256) instead of one
-// await per item. Every peer (baselines included) is a fresh child process: all start cold, none warms up.
+// await per item. Every peer (baselines included) is a fresh child process: all start cold, none warms up;
+// each row moves enough items to run for about a second (1 MiB rows: a few hundred ms to seconds), so
+// start-up and V8's compiling are a small part of every row, baselines included.
 // BENCH_ONLY=<regex> runs only the matching cases and their baselines (and writes no results file).
 // Runs the built dist: build first (`pnpm turbo run build --filter=@ipc/queue...`).
 
@@ -187,24 +189,24 @@ function memcpyCase(region = MiB) {
 const py = python3Available();
 const cases = [
   // small objects, structured clone
-  { name: 'queue obj 1->1', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(200_000, 2000)) },
-  { name: 'queue obj 2->2', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(200_000, 2000), 2, 2) },
+  { name: 'queue obj 1->1', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(800_000, 2000)) },
+  { name: 'queue obj 2->2', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(800_000, 2000), 2, 2) },
   // the same, producers putMany in chunks of 64 and consumers getMany(256)
-  { name: 'queue obj 1->1 batched', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(200_000, 2000), 1, 0, false, { batch: true }) },
-  { name: 'queue obj 2->2 batched', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(200_000, 2000), 2, 2, false, { batch: true }) },
-  { name: 'process.send advanced obj', unit: 'items/s', fn: () => sendCase('obj', scale(20_000, 1000), 'advanced') },
-  { name: 'process.send json obj', unit: 'items/s', fn: () => sendCase('obj', scale(40_000, 1000), 'json') },
-  { name: 'unix socket frames obj (json)', unit: 'items/s', fn: () => socketCase('obj', scale(40_000, 1000)) },
+  { name: 'queue obj 1->1 batched', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(800_000, 2000), 1, 0, false, { batch: true }) },
+  { name: 'queue obj 2->2 batched', unit: 'items/s', baseline: 'process.send advanced obj', fn: () => queueCase('obj', scale(800_000, 2000), 2, 2, false, { batch: true }) },
+  { name: 'process.send advanced obj', unit: 'items/s', fn: () => sendCase('obj', scale(100_000, 1000), 'advanced') },
+  { name: 'process.send json obj', unit: 'items/s', fn: () => sendCase('obj', scale(200_000, 1000), 'json') },
+  { name: 'unix socket frames obj (json)', unit: 'items/s', fn: () => socketCase('obj', scale(300_000, 1000)) },
   // raw bytes
-  { name: 'queue 64 B 1->1', unit: 'items/s', baseline: 'python mp.Queue 64 B 1->1', fn: () => queueCase('64', scale(200_000, 2000)) },
-  { name: 'process.send advanced 64 B', unit: 'items/s', fn: () => sendCase('64', scale(20_000, 1000), 'advanced') },
-  { name: 'process.send json 64 B', unit: 'items/s', fn: () => sendCase('64', scale(40_000, 1000), 'json') },
-  { name: 'unix socket frames 64 B', unit: 'items/s', fn: () => socketCase('64', scale(40_000, 1000)) },
-  { name: 'queue 4 KiB 1->1', unit: 'items/s', baseline: 'python mp.Queue 4 KiB 1->1', fn: () => queueCase('4k', scale(100_000, 1000)) },
-  { name: 'queue 4 KiB 2->2', unit: 'items/s', baseline: 'python mp.Queue 4 KiB 1->1', fn: () => queueCase('4k', scale(100_000, 1000), 2, 2) },
-  { name: 'process.send advanced 4 KiB', unit: 'items/s', fn: () => sendCase('4k', scale(20_000, 1000), 'advanced') },
-  { name: 'process.send json 4 KiB', unit: 'items/s', fn: () => sendCase('4k', scale(20_000, 1000), 'json') },
-  { name: 'unix socket frames 4 KiB', unit: 'items/s', fn: () => socketCase('4k', scale(20_000, 1000)) },
+  { name: 'queue 64 B 1->1', unit: 'items/s', baseline: 'python mp.Queue 64 B 1->1', fn: () => queueCase('64', scale(1_000_000, 2000)) },
+  { name: 'process.send advanced 64 B', unit: 'items/s', fn: () => sendCase('64', scale(100_000, 1000), 'advanced') },
+  { name: 'process.send json 64 B', unit: 'items/s', fn: () => sendCase('64', scale(250_000, 1000), 'json') },
+  { name: 'unix socket frames 64 B', unit: 'items/s', fn: () => socketCase('64', scale(400_000, 1000)) },
+  { name: 'queue 4 KiB 1->1', unit: 'items/s', baseline: 'python mp.Queue 4 KiB 1->1', fn: () => queueCase('4k', scale(300_000, 1000)) },
+  { name: 'queue 4 KiB 2->2', unit: 'items/s', baseline: 'python mp.Queue 4 KiB 1->1', fn: () => queueCase('4k', scale(300_000, 1000), 2, 2) },
+  { name: 'process.send advanced 4 KiB', unit: 'items/s', fn: () => sendCase('4k', scale(60_000, 1000), 'advanced') },
+  { name: 'process.send json 4 KiB', unit: 'items/s', fn: () => sendCase('4k', scale(60_000, 1000), 'json') },
+  { name: 'unix socket frames 4 KiB', unit: 'items/s', fn: () => socketCase('4k', scale(150_000, 1000)) },
   { name: 'queue 1 MiB 1->1', unit: 'MB/s', baseline: 'memcpy 1 MiB blocks over a 64 MiB region', fn: () => queueCase('1m', scale(3000, 100), 1, 0, true) },
   { name: 'queue 1 MiB 1->1 getBytes into', unit: 'MB/s', baseline: 'memcpy 1 MiB blocks over a 64 MiB region', fn: () => queueCase('1m', scale(3000, 100), 1, 0, true, { into: true }) },
   { name: 'queue 1 MiB 1->1 out of line', unit: 'MB/s', baseline: 'memcpy 1 MiB blocks over a 64 MiB region', fn: () => queueCase('1m', scale(1000, 100), 1, 0, true, { ring: MiB }) },
@@ -215,10 +217,10 @@ const cases = [
 ];
 if (py) {
   cases.push(
-    { name: 'python mp.Queue obj 1->1', unit: 'items/s', fn: () => pythonCase('obj', scale(40_000, 1000)) },
-    { name: 'python mp.Queue obj 2->2', unit: 'items/s', fn: () => pythonCase('obj', scale(40_000, 1000), '2to2') },
-    { name: 'python mp.Queue 64 B 1->1', unit: 'items/s', fn: () => pythonCase('64', scale(40_000, 1000)) },
-    { name: 'python mp.Queue 4 KiB 1->1', unit: 'items/s', fn: () => pythonCase('4k', scale(30_000, 1000)) },
+    { name: 'python mp.Queue obj 1->1', unit: 'items/s', fn: () => pythonCase('obj', scale(120_000, 1000)) },
+    { name: 'python mp.Queue obj 2->2', unit: 'items/s', fn: () => pythonCase('obj', scale(120_000, 1000), '2to2') },
+    { name: 'python mp.Queue 64 B 1->1', unit: 'items/s', fn: () => pythonCase('64', scale(120_000, 1000)) },
+    { name: 'python mp.Queue 4 KiB 1->1', unit: 'items/s', fn: () => pythonCase('4k', scale(100_000, 1000)) },
     { name: 'python mp.Queue 1 MiB 1->1', unit: 'MB/s', fn: () => pythonCase('1m', scale(300, 20), '1to1', true) },
   );
 } else {
