@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { runPython } from './lib.mjs';
+import { runPython, scale } from './lib.mjs';
 
 const children = (name) => new URL(`./children/${name}`, import.meta.url);
 const secs = (t0) => (performance.now() - t0) / 1000;
@@ -305,6 +305,17 @@ export function messageCases({ label, size, count, rt }, contenders) {
     });
   }
   return cases;
+}
+
+/**
+ * Warms a sink and an echo peer (JIT in both processes, buffers), so the first measured run is not
+ * a cold start for one contender and a warm one for another.
+ */
+export async function warm(sink, echo) {
+  await oneWay(sink, 64, scale(20_000));
+  await roundTrip(echo, 64, scale(3000));
+  await roundTrip(echo, 4096, scale(1000));
+  return [sink, echo];
 }
 
 /**

@@ -2,7 +2,7 @@
 // between two processes, for a Pipe end against the baselines a user would otherwise pick: a
 // hand-written length-framed net socket (the baseline of every ratio), process.send on the fork
 // channel (serialization 'advanced', Buffers), and Python's multiprocessing Pipe (send_bytes); and
-// a Pipe end with `spin: 0` (no polling before a receive parks), to show what the default's polling buys.
+// a Pipe end with `spin: 0` (no spinning before a receive parks), to show what the default spin buys.
 // The baselines and the measurements are shared with other packages: bench/baselines.mjs.
 // Runs the built dist: turbo builds before `pnpm bench`.
 
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Process } from '@ipc/core';
 import { Pipe } from '@ipc/pipe';
-import { forkPeer, messageCases, peerContender, pythonPipeContender, rawSocketPeer } from '../../../bench/baselines.mjs';
+import { forkPeer, messageCases, peerContender, pythonPipeContender, rawSocketPeer, warm } from '../../../bench/baselines.mjs';
 import { python3Available, runBench, scale } from '../../../bench/lib.mjs';
 
 const SIZES = [
@@ -37,11 +37,12 @@ async function pipePeer(role, options) {
 
 try {
   const contenders = [
-    peerContender('raw net framed', track(await rawSocketPeer('unix', 'sink', { dir })), track(await rawSocketPeer('unix', 'echo', { dir }))),
-    peerContender('pipe', await pipePeer('sink'), await pipePeer('echo')),
-    // The same without polling before a receive parks (the default polls up to 64 us).
-    peerContender('pipe spin 0', await pipePeer('sink', { spin: 0 }), await pipePeer('echo', { spin: 0 })),
-    peerContender('process.send', track(await forkPeer('sink')), track(await forkPeer('echo'))),
+    // Every Node peer is warmed first (as in the socket bench): no contender's first run is a cold start.
+    peerContender('raw net framed', ...(await warm(track(await rawSocketPeer('unix', 'sink', { dir })), track(await rawSocketPeer('unix', 'echo', { dir }))))),
+    peerContender('pipe', ...(await warm(await pipePeer('sink'), await pipePeer('echo')))),
+    // The same without spinning before a receive parks (the default spins up to 64 us).
+    peerContender('pipe spin 0', ...(await warm(await pipePeer('sink', { spin: 0 }), await pipePeer('echo', { spin: 0 })))),
+    peerContender('process.send', ...(await warm(track(await forkPeer('sink')), track(await forkPeer('echo'))))),
   ];
   if (python3Available()) contenders.push(pythonPipeContender);
   await runBench({ package: '@ipc/pipe', runs: 5, cases: SIZES.flatMap((s) => messageCases(s, contenders)) });

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@ipc/socket';
-import { forkServer, messageCases, oneWay, peerContender, rawSocketPeer, roundTrip } from '../../../bench/baselines.mjs';
+import { forkServer, messageCases, peerContender, rawSocketPeer, warm } from '../../../bench/baselines.mjs';
 import { runBench, scale } from '../../../bench/lib.mjs';
 
 // Round trips of small messages last ~25 us: 10 000 of them (a quarter second) per measurement, so
@@ -28,17 +28,6 @@ const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
 const stops = [];
 /** Remembers how to stop a peer (and the child behind it) once the bench is done. */
 const track = (peer, stop = () => peer.close()) => (stops.push(stop), peer);
-
-/**
- * Warms a sink and an echo peer (JIT in both processes, buffers), so the first measured run is not
- * a cold start for one contender and a warm one for another.
- */
-async function warm(sink, echo) {
-  await oneWay(sink, 64, scale(20_000));
-  await roundTrip(echo, 64, scale(3000));
-  await roundTrip(echo, 4096, scale(1000));
-  return [sink, echo];
-}
 
 /** A client of our Listener in a child (server-child.mjs) playing `role`. */
 async function ours(transport, role) {
