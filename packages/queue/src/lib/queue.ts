@@ -519,6 +519,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   #seenTail = 0;
   // What #takeOne decoded (when it returns DECODED).
   #decoded: unknown = undefined;
+  // How many items the last #take decoded from the staging buffer.
+  #plainTaken = 0;
   // A wake of producers waiting for room was put off (too little room yet): done when this thread
   // next returns to its event loop, unless a later take did it first.
   #wakeLater = false;
@@ -1346,9 +1348,10 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       if (this.#detached) throw closedError('getMany');
       if (options?.signal?.aborted) throw abortError(options.signal, 'getMany');
       if (this.#getters.length === 0) {
-        let got = this.#held.length !== 0 ? this.#held.splice(0, max) : this.#take(max);
-        if (got.length === 0 && options?.timeout !== 0 && Atomics.load(this.#h, H_CLOSED) === 0 && this.#spin()) got = this.#take(max);
-        if (got.length > 0) return Promise.resolve(this.#batch(got) as T[]);
+        if (this.#held.length !== 0) return Promise.resolve(this.#batch(this.#held.splice(0, max)) as T[]);
+        let got = this.#takeValues(max);
+        if (got.length === 0 && options?.timeout !== 0 && Atomics.load(this.#h, H_CLOSED) === 0 && this.#spin()) got = this.#takeValues(max);
+        if (got.length > 0) return Promise.resolve(got as T[]);
         if (Atomics.load(this.#h, H_CLOSED) !== 0) throw closedError('getMany');
         if (options?.timeout === 0) throw timeoutError(0, 'getMany');
       }
@@ -1568,14 +1571,15 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
    * given); the HEAD store is the commit. An item longer than its `into` is not taken: a
    * {@link Refused} ends the list.
    */
-  #take(max: number, raw = false, intos?: ReadonlyArray<Uint8Array | undefined>): Taken[] {
+  #take(max: number, raw = false, intos?: ReadonlyArray<Uint8Array | undefined>, plain = false): Taken[] {
     const h = this.#h;
     const out: Taken[] = [];
+    this.#plainTaken = 0;
     if (Atomics.load(h, H_HEAD) === Atomics.load(h, H_TAIL)) return out;
     const att = this.#att!;
-    const outside: OutOfLine[] = [];
-    // Items copied to the staging buffer: their index in `out`, offset there and length.
-    const staged: number[] = [];
+    let outside: OutOfLine[] | undefined;
+    // Items copied to the staging buffer: in `staged`, their index in `out`, offset there and length.
+    let ns = 0;
     let stageUsed = 0;
     let freed = false;
     const died = att.lock(H_GET_LOCK);
@@ -1611,7 +1615,11 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
             // free: other consumers wait for a copy, not for the decode of a whole batch.
             if (stageUsed + len > STAGE_MAX && n > 0) break;
             stageRecord(r32, start, len, stageUsed);
-            staged.push(out.length, stageUsed, len);
+            if (ns === staged.length) growStaged();
+            staged[ns] = out.length;
+            staged[ns + 1] = stageUsed;
+            staged[ns + 2] = len;
+            ns += 3;
             stageUsed = (stageUsed + len + 7) & ~7;
             out.push(EMPTY_BYTES);
           } else out.push(copyOut(ring, start, len));
@@ -1625,7 +1633,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
           const segName = textDecoder.decode(ring.slice(start + 4, start + len));
           try {
             // Opened while we hold the lock, so that no sweeper can unlink it under us.
-            outside.push(this.#openSegment(out.length, segName, size, into));
+            (outside ??= []).push(this.#openSegment(out.length, segName, size, into));
             out.push(new Uint8Array(0));
           } catch (err) {
             out.push(new IpcError('ERR_IPC_DECODE', `item lost: its out-of-line segment '${segName}' is gone`, { cause: err }));
@@ -1644,12 +1652,21 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       att.unlock(H_GET_LOCK);
     }
     if (freed && Atomics.load(h, H_PUT_ARMED) !== 0) this.#wakeProducers();
-    for (let i = 0; i < staged.length; i += 3) {
+    stagedCount = ns / 3;
+    let decoded = 0;
+    for (let i = 0; i < ns; i += 3) {
       const at = staged[i + 1]!;
       const len = staged[i + 2]!;
       const v = decodePlainAt(stage, at, len);
-      out[staged[i]!] = v === NOT_PLAIN ? copyOut(stage, at, len) : new Decoded(v);
+      if (v === NOT_PLAIN) out[staged[i]!] = copyOut(stage, at, len);
+      else {
+        // For getMany (`plain`), the value itself; #takeValues wraps it when others are not plain.
+        out[staged[i]!] = plain ? (v as Taken) : new Decoded(v);
+        decoded++;
+      }
     }
+    this.#plainTaken = decoded;
+    if (outside === undefined) return out;
     for (const o of outside) {
       const { at, name, size, into, seg, fd } = o;
       if (seg) {
@@ -1682,6 +1699,22 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       }
     }
     return out;
+  }
+
+  /**
+   * Takes up to `max` items for getMany and finishes them as {@link Queue.#batch} does. Items of
+   * plain data (the common case) are decoded straight into the array returned.
+   */
+  #takeValues(max: number): unknown[] {
+    const got = this.#take(max, false, undefined, true);
+    if (this.#plainTaken === got.length) return got;
+    // Not all plain data: the decoded values become Decoded again, for the general path.
+    for (let i = 0, n = stagedCount * 3; i < n; i += 3) {
+      const at = staged[i]!;
+      const v: unknown = got[at];
+      if (!(v instanceof Uint8Array)) got[at] = new Decoded(v);
+    }
+    return this.#batch(got);
   }
 
   /**
@@ -1962,6 +1995,15 @@ const STAGE_MAX = 256 * 1024;
 let stage = new Uint8Array(16 * 1024);
 let stage32 = new Int32Array(stage.buffer);
 const EMPTY_BYTES = new Uint8Array(0);
+// The last #take's staged items, three words each: index in its result, offset in `stage`, length.
+let staged = new Int32Array(3 * 256);
+let stagedCount = 0;
+
+function growStaged(): void {
+  const next = new Int32Array(staged.length * 2);
+  next.set(staged);
+  staged = next;
+}
 
 /** Copies ring bytes [start, start + len) (`start` a multiple of 4) to the staging buffer at `at`. */
 function stageRecord(r32: Int32Array, start: number, len: number, at: number): void {
