@@ -456,6 +456,29 @@ describe('Queue batches', () => {
     expect(Array.from(await bytes)).toEqual(Array.from(other.codec.encode(7)));
   });
 
+  it('deals plain and other items to waiting getManys and gets alike, an undecodable one ending its batch', async () => {
+    const q = track(new Queue<unknown>());
+    const other = track(Queue.open<unknown>(q.name));
+    const garbage = new Uint8Array([1, 2, 3]);
+    // every item plain data
+    let calls: Array<Promise<unknown>> = [q.getMany(2), q.get(), q.getMany(3)];
+    await other.putMany([{ a: 1 }, { a: 2 }, 'x', [3], null]);
+    expect(await Promise.all(calls)).toEqual([[{ a: 1 }, { a: 2 }], 'x', [[3], null]]);
+    // a Map (not plain data, decoded by node:v8) among them
+    calls = [q.getMany(3), q.get()];
+    await other.putMany([1, new Map([[2, 2]]), 3, 4]);
+    expect(await Promise.all(calls)).toEqual([[1, new Map([[2, 2]]), 3], 4]);
+    // an undecodable item: the batch ends before it, the next get throws its error
+    const many = q.getMany(10);
+    const one = q.get();
+    other.tryPut(6);
+    await other.putBytes(garbage);
+    await other.putMany([7, 8]);
+    expect(await many).toEqual([6]);
+    expect(await code(one)).toBe('ERR_IPC_DECODE');
+    expect(await q.getMany(10)).toEqual([7, 8]);
+  });
+
   it('counts JoinableQueue tasks item by item through putMany and getMany', async () => {
     const q = track(new JoinableQueue<number>());
     await q.putMany([1, 2, 3]);

@@ -1708,12 +1708,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   #takeValues(max: number): unknown[] {
     const got = this.#take(max, false, undefined, true);
     if (this.#plainTaken === got.length) return got;
-    // Not all plain data: the decoded values become Decoded again, for the general path.
-    for (let i = 0, n = stagedCount * 3; i < n; i += 3) {
-      const at = staged[i]!;
-      const v: unknown = got[at];
-      if (!(v instanceof Uint8Array)) got[at] = new Decoded(v);
-    }
+    wrapDecoded(got);
     return this.#batch(got);
   }
 
@@ -1767,13 +1762,35 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         }
         // Item n of the take goes to the getter it will be dealt to: its `into`, if it gave one.
         if (intos) for (const g of getters) for (let k = 0, n = g.max || 1; k < n; k++) intos.push(g.max ? undefined : g.into);
+        const plain = !raw && intos === undefined;
         try {
-          got = this.#take(want, raw, intos);
+          got = this.#take(want, raw, intos, plain);
         } catch (err) {
           getters.shift()!.reject(err);
           return;
         }
         if (got.length === 0) break;
+        if (plain) {
+          if (this.#plainTaken === got.length) {
+            // All plain data, decoded: dealt as they are.
+            let i = 0;
+            while (i < got.length && getters.length > 0) {
+              const g = getters.shift()!;
+              if (g.max === 0) g.resolve(got[i++]);
+              else if (i === 0 && got.length <= g.max) {
+                i = got.length;
+                g.resolve(got);
+              } else {
+                const part = got.slice(i, i + g.max);
+                i += part.length;
+                g.resolve(part);
+              }
+            }
+            for (; i < got.length; i++) held.push(new Decoded(got[i]));
+            continue;
+          }
+          wrapDecoded(got);
+        }
       }
       // Dealt in call order: one item to a get, up to `max` to a getMany.
       let i = 0;
@@ -1998,6 +2015,19 @@ const EMPTY_BYTES = new Uint8Array(0);
 // The last #take's staged items, three words each: index in its result, offset in `stage`, length.
 let staged = new Int32Array(3 * 256);
 let stagedCount = 0;
+
+/**
+ * After a #take for getMany (`plain`) that did not decode every item: the values it decoded
+ * become {@link Decoded} again, so that the items can be finished one by one. A decoded value is
+ * never a Uint8Array: one there is the copy of an item that was not plain data.
+ */
+function wrapDecoded(got: unknown[]): void {
+  for (let i = 0, n = stagedCount * 3; i < n; i += 3) {
+    const at = staged[i]!;
+    const v = got[at];
+    if (!(v instanceof Uint8Array)) got[at] = new Decoded(v);
+  }
+}
 
 function growStaged(): void {
   const next = new Int32Array(staged.length * 2);
