@@ -1309,10 +1309,16 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     } catch (err) {
       return Promise.reject(err);
     }
-    return waitFor<unknown>(
+    return this.#park<unknown>(options, raw, into, 0, 'get');
+  }
+
+  // Parks a get (max 0) or a getMany until the get pump deals it items, or its timeout, abort or
+  // the queue's close ends it.
+  #park<R>(options: WaitOptions | undefined, raw: boolean, into: Uint8Array | undefined, max: number, what: string): Promise<R> {
+    return waitFor<R>(
       options,
       (resolve, reject, scope) => {
-        const g: Getter = { raw, into, max: 0, resolve, reject };
+        const g: Getter = { raw, into, max, resolve: resolve as (value: unknown) => void, reject };
         this.#getters.push(g);
         scope.onCleanup(() => {
           const at = this.#getters.indexOf(g);
@@ -1323,7 +1329,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         });
         this.#startGetPump();
       },
-      'get',
+      what,
     );
   }
 
@@ -1358,22 +1364,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     } catch (err) {
       return Promise.reject(err);
     }
-    return waitFor<T[]>(
-      options,
-      (resolve, reject, scope) => {
-        const g: Getter = { raw: false, into: undefined, max, resolve: resolve as (value: unknown) => void, reject };
-        this.#getters.push(g);
-        scope.onCleanup(() => {
-          const at = this.#getters.indexOf(g);
-          if (at >= 0) {
-            this.#getters.splice(at, 1);
-            if (this.#getters.length === 0) this.#getKick?.abort();
-          }
-        });
-        this.#startGetPump();
-      },
-      'getMany',
-    );
+    return this.#park<T[]>(options, false, undefined, max, 'getMany');
   }
 
   /**
