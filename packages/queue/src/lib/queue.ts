@@ -936,22 +936,13 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         t = (t + need) | 0;
       }
       if (k > 0) {
-        const newCount = (count + k) | 0;
-        h[H_JP_TAIL] = t;
-        h[H_JP_COUNT] = newCount;
-        Atomics.store(h, H_JP_VALID, 1);
-        h[H_PUT_COUNT] = newCount;
-        Atomics.store(h, H_TAIL, t);
-        h[H_JP_VALID] = 0;
+        publishPut(h, t, (count + k) | 0);
         this.#myTail = t;
       }
     } finally {
       att.unlock(H_PUT_LOCK);
     }
-    if (k > 0 && Atomics.load(h, H_GET_ARMED) !== 0 && Atomics.exchange(h, H_GET_ARMED, 0) !== 0) {
-      Atomics.add(h, H_NOT_EMPTY, 1);
-      notify(h, H_NOT_EMPTY);
-    }
+    if (k > 0) wakeNotEmpty(h);
     return k;
   }
 
@@ -1185,22 +1176,12 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         for (let i = 0, n = (len + 3) >> 2; i < n; i++) r32[w + i] = words[i]!;
       } else ring.set(len === payload.byteLength ? payload : payload.subarray(0, len), at);
       const newTail = (tail + need) | 0;
-      const newCount = (count + 1) | 0;
-      // Redo journal: the record is complete, so a waiter that recovers the lock rolls it forward.
-      h[H_JP_TAIL] = newTail;
-      h[H_JP_COUNT] = newCount;
-      Atomics.store(h, H_JP_VALID, 1);
-      h[H_PUT_COUNT] = newCount;
-      Atomics.store(h, H_TAIL, newTail);
-      h[H_JP_VALID] = 0;
+      publishPut(h, newTail, (count + 1) | 0);
       this.#myTail = newTail;
     } finally {
       att.unlock(H_PUT_LOCK);
     }
-    if (Atomics.load(h, H_GET_ARMED) !== 0 && Atomics.exchange(h, H_GET_ARMED, 0) !== 0) {
-      Atomics.add(h, H_NOT_EMPTY, 1);
-      notify(h, H_NOT_EMPTY);
-    }
+    wakeNotEmpty(h);
     return true;
   }
 
@@ -2159,6 +2140,29 @@ function publishTake(h: Int32Array, oldHead: number, oldCount: number, head: num
   h[H_GET_COUNT] = newCount;
   Atomics.store(h, H_HEAD, head);
   h[H_JG_VALID] = 0;
+}
+
+/**
+ * Commits records already written past TAIL (one or a run): the redo journal first (the records are
+ * complete, so a waiter that recovers the lock from a dead holder rolls a valid journal forward),
+ * then PUT_COUNT and TAIL. Journal words and PUT_COUNT are plain stores, published by the seq-cst
+ * stores that follow; the TAIL store is the commit.
+ */
+function publishPut(h: Int32Array, tail: number, count: number): void {
+  h[H_JP_TAIL] = tail;
+  h[H_JP_COUNT] = count;
+  Atomics.store(h, H_JP_VALID, 1);
+  h[H_PUT_COUNT] = count;
+  Atomics.store(h, H_TAIL, tail);
+  h[H_JP_VALID] = 0;
+}
+
+/** Wakes a consumer parked on an empty queue, if one armed the wake-up. */
+function wakeNotEmpty(h: Int32Array): void {
+  if (Atomics.load(h, H_GET_ARMED) !== 0 && Atomics.exchange(h, H_GET_ARMED, 0) !== 0) {
+    Atomics.add(h, H_NOT_EMPTY, 1);
+    notify(h, H_NOT_EMPTY);
+  }
 }
 
 function wakeNotFull(h: Int32Array): void {
