@@ -866,14 +866,6 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     }
   }
 
-  // The put lock was taken from a dead holder: finish or undo its commit (the journal), and forget
-  // what this handle cached of TAIL.
-  #putHolderDied(): void {
-    recoverPut(this.#h);
-    this.#myTail = NO_INDEX;
-    this.#sweepSoon();
-  }
-
   // The get lock was taken from a dead holder: finish its take (the journal), and forget what this
   // handle cached of HEAD.
   #getHolderDied(): void {
@@ -890,46 +882,22 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
    */
   #commitRecords(n: number): number {
     const h = this.#h;
-    const att = this.#att!;
     let k = 0;
-    const died = att.lock(H_PUT_LOCK);
+    this.#lockPut();
     try {
-      if (died) this.#putHolderDied();
-      if (h[H_CLOSED] !== 0) throw closedError('put');
       const tail = h[H_JP_TAIL]!;
       const count = h[H_PUT_COUNT]!;
-      const mine = tail === this.#myTail;
-      let max = n;
-      if (this.maxsize > 0) {
-        if (!mine || ((count - this.#seenGetCount) | 0) + n > this.maxsize) this.#seenGetCount = Atomics.load(h, H_GET_COUNT);
-        max = Math.min(n, this.maxsize - ((count - this.#seenGetCount) | 0));
-      }
-      const cap = this.capacityBytes;
+      const max = this.#admit(tail, count, n);
       const r32 = this.#ring32;
       const b32 = batch32;
-      if (!mine) this.#seenHead = Atomics.load(h, H_HEAD);
       let t = tail;
       let src = 0;
-      let reloaded = !mine;
       for (; k < max; k++) {
-        const len = b32[src >> 2]!;
-        const need0 = recordBytes(len);
-        let off = t & this.#mask;
-        const contiguous = cap - off;
-        const need = need0 <= contiguous ? need0 : contiguous + need0;
-        if (need > cap - ((t - this.#seenHead) >>> 0)) {
-          if (reloaded) break;
-          this.#seenHead = Atomics.load(h, H_HEAD);
-          reloaded = true;
-          if (need > cap - ((t - this.#seenHead) >>> 0)) break;
-        }
-        if (need0 > contiguous) {
-          r32[off >> 2] = contiguous;
-          r32[(off >> 2) + 1] = KIND_PAD;
-          off = 0;
-        }
+        const need0 = recordBytes(b32[src >> 2]!);
+        const need = this.#claim(t, need0);
+        if (need < 0) break;
         // A word at a time: records are whole words (8-byte aligned).
-        const w = off >> 2;
+        const w = ((t + need - need0) & this.#mask) >> 2;
         const s = src >> 2;
         for (let i = 0, words = need0 >> 2; i < words; i++) r32[w + i] = b32[s + i]!;
         src += need0;
@@ -940,7 +908,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         this.#myTail = t;
       }
     } finally {
-      att.unlock(H_PUT_LOCK);
+      this.#att!.unlock(H_PUT_LOCK);
     }
     if (k > 0) wakeNotEmpty(h);
     return k;
@@ -1136,53 +1104,91 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
    */
   #commitBytes(kind: number, payload: Uint8Array, len: number, need0: number, words?: Int32Array): boolean {
     const h = this.#h;
-    const att = this.#att!;
-    const died = att.lock(H_PUT_LOCK);
+    this.#lockPut();
     try {
-      if (died) this.#putHolderDied();
-      // A plain read: a put racing close() may go either way.
-      if (h[H_CLOSED] !== 0) throw closedError('put');
       // JP_TAIL equals TAIL outside a commit (recoverPut keeps it so), and sits on the producers'
       // own cache line: reading it spares a miss on TAIL's line, which the consumers poll.
       const tail = h[H_JP_TAIL]!;
       const count = h[H_PUT_COUNT]!;
-      // Another producer committed since our last commit: what we saw of HEAD may be too old.
-      const mine = tail === this.#myTail;
-      if (this.maxsize > 0) {
-        if (!mine || ((count - this.#seenGetCount) | 0) >= this.maxsize) this.#seenGetCount = Atomics.load(h, H_GET_COUNT);
-        if (((count - this.#seenGetCount) | 0) >= this.maxsize) return false;
-      }
-      const cap = this.capacityBytes;
-      let off = tail & this.#mask;
-      const contiguous = cap - off;
-      const need = need0 <= contiguous ? need0 : contiguous + need0;
-      if (!mine || need > cap - ((tail - this.#seenHead) >>> 0)) {
-        this.#seenHead = Atomics.load(h, H_HEAD);
-        if (need > cap - ((tail - this.#seenHead) >>> 0)) return false;
-      }
+      if (this.#admit(tail, count, 1) === 0) return false;
+      const need = this.#claim(tail, need0);
+      if (need < 0) return false;
       const r32 = this.#ring32;
-      if (need0 > contiguous) {
-        r32[off >> 2] = contiguous;
-        r32[(off >> 2) + 1] = KIND_PAD;
-        off = 0;
-      }
+      const off = (tail + need - need0) & this.#mask;
       r32[off >> 2] = len;
       r32[(off >> 2) + 1] = kind;
-      const ring = this.#ring;
       const at = off + RECORD_HEADER;
       if (words !== undefined && len <= 1024) {
         // The scratch buffer, a word at a time: the record's padding takes the last word's excess.
         const w = at >> 2;
         for (let i = 0, n = (len + 3) >> 2; i < n; i++) r32[w + i] = words[i]!;
-      } else ring.set(len === payload.byteLength ? payload : payload.subarray(0, len), at);
+      } else this.#ring.set(len === payload.byteLength ? payload : payload.subarray(0, len), at);
       const newTail = (tail + need) | 0;
       publishPut(h, newTail, (count + 1) | 0);
       this.#myTail = newTail;
     } finally {
-      att.unlock(H_PUT_LOCK);
+      this.#att!.unlock(H_PUT_LOCK);
     }
     wakeNotEmpty(h);
     return true;
+  }
+
+  /**
+   * Takes the put lock, first finishing or undoing the commit of a dead holder (the journal) and
+   * forgetting what this handle cached of TAIL; throws ERR_IPC_CLOSED, the lock let go, when the
+   * queue is closed (a plain read: a put racing close() may go either way).
+   */
+  #lockPut(): void {
+    const att = this.#att!;
+    const died = att.lock(H_PUT_LOCK);
+    try {
+      if (died) {
+        recoverPut(this.#h);
+        this.#myTail = NO_INDEX;
+        this.#sweepSoon();
+      }
+      if (this.#h[H_CLOSED] !== 0) throw closedError('put');
+    } catch (err) {
+      att.unlock(H_PUT_LOCK);
+      throw err;
+    }
+  }
+
+  /**
+   * How many of `n` more items may go in at TAIL `tail`, PUT_COUNT `count`: `n`, or fewer under
+   * `maxsize`. When another producer committed since our last commit, HEAD is read again first (what
+   * we saw of it may be older than the 32-bit positions can tell apart), and so is GET_COUNT; GET_COUNT
+   * also when what we saw of it would refuse.
+   */
+  #admit(tail: number, count: number, n: number): number {
+    const mine = tail === this.#myTail;
+    if (!mine) this.#seenHead = Atomics.load(this.#h, H_HEAD);
+    if (this.maxsize === 0) return n;
+    if (!mine || ((count - this.#seenGetCount) | 0) + n > this.maxsize) this.#seenGetCount = Atomics.load(this.#h, H_GET_COUNT);
+    return Math.max(0, Math.min(n, this.maxsize - ((count - this.#seenGetCount) | 0)));
+  }
+
+  /**
+   * Claims ring room for a record of `need0` bytes at position `t`: returns the bytes it takes from
+   * `t` (more than `need0` when it must start over at offset 0, and then a PAD record covers the end
+   * of the ring), or -1 when it does not fit. HEAD is read again only when what we saw of it (kept
+   * from earlier commits: HEAD only grows, so an old value only under-counts the room) says no.
+   * The record then goes at `(t + need - need0) & mask`.
+   */
+  #claim(t: number, need0: number): number {
+    const cap = this.capacityBytes;
+    const off = t & this.#mask;
+    const contiguous = cap - off;
+    const need = need0 <= contiguous ? need0 : contiguous + need0;
+    if (need > cap - ((t - this.#seenHead) >>> 0)) {
+      this.#seenHead = Atomics.load(this.#h, H_HEAD);
+      if (need > cap - ((t - this.#seenHead) >>> 0)) return -1;
+    }
+    if (need0 > contiguous) {
+      this.#ring32[off >> 2] = contiguous;
+      this.#ring32[(off >> 2) + 1] = KIND_PAD;
+    }
+    return need;
   }
 
   #servePutters(): void {
