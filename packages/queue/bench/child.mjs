@@ -15,39 +15,36 @@ export function makeItem(kind, i, forJson = false) {
 
 const go = new Promise((resolve) => process.on('message', (m) => m === 'go' && resolve()));
 
-if (role === 'queue-produce') {
+// The queue roles: open the queue and make the items, say ready, run the work on 'go', say done. `-batch` roles use
+// putMany in chunks of 64 (the same chunk array each time: items are encoded as they go in) and
+// getMany(256) instead of one await per item.
+const queueWork = {
+  'queue-produce': (q) => {
+    const items = Array.from({ length: 16 }, (_, i) => makeItem(kind, i));
+    return async () => {
+      for (let i = 0; i < count; i++) await q.put(items[i & 15]);
+    };
+  },
+  'queue-produce-batch': (q) => {
+    const chunk = Array.from({ length: 64 }, (_, i) => makeItem(kind, i & 15));
+    return async () => {
+      for (let i = 0; i < count; i += 64) await q.putMany(count - i >= 64 ? chunk : chunk.slice(0, count - i));
+    };
+  },
+  'queue-consume': (q) => async () => {
+    for (let i = 0; i < count; i++) await q.get();
+  },
+  'queue-consume-batch': (q) => async () => {
+    for (let got = 0; got < count; ) got += (await q.getMany(Math.min(256, count - got))).length;
+  },
+};
+
+if (Object.hasOwn(queueWork, role)) {
   const { Queue } = await import('@ipc/queue');
-  const q = Queue.open(arg);
-  const items = Array.from({ length: 16 }, (_, i) => makeItem(kind, i));
+  const work = queueWork[role](Queue.open(arg));
   process.send('ready');
   await go;
-  for (let i = 0; i < count; i++) await q.put(items[i & 15]);
-  process.send('done');
-  process.disconnect();
-} else if (role === 'queue-produce-batch') {
-  // putMany in chunks of 64 (the same chunk array each time: the items are encoded as they go in).
-  const { Queue } = await import('@ipc/queue');
-  const q = Queue.open(arg);
-  const chunk = Array.from({ length: 64 }, (_, i) => makeItem(kind, i & 15));
-  process.send('ready');
-  await go;
-  for (let i = 0; i < count; i += 64) await q.putMany(count - i >= 64 ? chunk : chunk.slice(0, count - i));
-  process.send('done');
-  process.disconnect();
-} else if (role === 'queue-consume-batch') {
-  const { Queue } = await import('@ipc/queue');
-  const q = Queue.open(arg);
-  process.send('ready');
-  await go;
-  for (let got = 0; got < count; ) got += (await q.getMany(Math.min(256, count - got))).length;
-  process.send('done');
-  process.disconnect();
-} else if (role === 'queue-consume') {
-  const { Queue } = await import('@ipc/queue');
-  const q = Queue.open(arg);
-  process.send('ready');
-  await go;
-  for (let i = 0; i < count; i++) await q.get();
+  await work();
   process.send('done');
   process.disconnect();
 } else if (role === 'send-produce') {
