@@ -44,6 +44,6 @@ export {
 export type { Handle, HandleContext, ReviveContext, Reviver, Shareable } from './lib/handle.js';
 export { Process, Thread, processArgs, processName } from './lib/process.js';
 export type { ProcessOptions, RunnerOptions } from './lib/process.js';
-export { StreamConnection, directReads } from './lib/stream.js';
+export { StreamConnection, directReads, validateSpin } from './lib/stream.js';
 export type { SocketOnread, StreamConnectionOptions, StreamDecoder } from './lib/stream.js';
 export { iterateUntilClosed } from './lib/iterate.js';

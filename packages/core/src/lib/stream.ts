@@ -57,6 +57,18 @@ export interface StreamConnectionOptions<T = unknown> extends ConnectionOptions<
 // The largest `spin` accepted, in microseconds.
 const MAX_SPIN_US = 1000;
 
+/**
+ * Checks a `spin` option (microseconds, 0 to 1000) and returns it, `fallback` when undefined.
+ * @throws {RangeError} for anything else
+ */
+export function validateSpin(spin: unknown, fallback = 0): number {
+  if (spin === undefined) return fallback;
+  if (typeof spin !== 'number' || Number.isNaN(spin) || spin < 0 || spin > MAX_SPIN_US) {
+    throw new RangeError(`spin must be a number of microseconds between 0 and ${MAX_SPIN_US}, got ${String(spin)}`);
+  }
+  return spin;
+}
+
 /** The `onread` option of a `net.Socket` (see {@link directReads}). */
 export interface SocketOnread {
   buffer: () => Uint8Array;
@@ -233,11 +245,7 @@ export class StreamConnection<T = unknown> extends ConnectionBase<T> {
     if (typeof closeTimeout !== 'number' || Number.isNaN(closeTimeout) || closeTimeout < 0) {
       throw new RangeError(`closeTimeout must be a number >= 0, got ${String(closeTimeout)}`);
     }
-    const spin = options.spin ?? 0;
-    if (typeof spin !== 'number' || Number.isNaN(spin) || spin < 0 || spin > MAX_SPIN_US) {
-      throw new RangeError(`spin must be a number of microseconds between 0 and ${MAX_SPIN_US}, got ${String(spin)}`);
-    }
-    this.#spinMax = spin;
+    this.#spinMax = validateSpin(options.spin);
     this.#writeHwm = hwm;
     this.#closeTimeout = closeTimeout;
     this.#createDecoder = options.createDecoder ?? ((max) => new FrameDecoder({ maxFrameBytes: max }));

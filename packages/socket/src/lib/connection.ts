@@ -11,6 +11,7 @@ import {
   sleep,
   toHandle,
   validateMaxFrameBytes,
+  validateSpin,
   validateWaitOptions,
   waitFor,
 } from '@ipc/core';
@@ -126,16 +127,8 @@ export function resolveSocketOptions<T>(options: SocketOptions<T>): ResolvedSock
     heartbeatInterval,
     maxUnackedBytes: positive('maxUnackedBytes', options.maxUnackedBytes, 1024 * 1024),
     highWaterMark: options.highWaterMark,
-    spin: spinMicros(options.spin),
+    spin: validateSpin(options.spin, DEFAULT_SOCKET_SPIN_US),
   };
-}
-
-function spinMicros(value: unknown): number {
-  if (value === undefined) return DEFAULT_SOCKET_SPIN_US;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || value > 1000) {
-    throw new RangeError(`spin must be a number of microseconds between 0 and 1000, got ${String(value)}`);
-  }
-  return value;
 }
 
 /**
