@@ -1,9 +1,12 @@
-// Benchmark peer. argv: role, kind, count, [queue name | socket path | serialization].
-// Sends 'ready', waits for 'go', runs, and (consumers) sends 'done'.
+// Benchmark peer. argv: role, kind, count, [queue name | socket path | serialization], warm.
+// First moves `warm` items the same way (JIT, buffers, the ring's pages: every peer, baselines
+// included, is measured warm), then sends 'ready', waits for 'go', runs `count`, and (consumers)
+// sends 'done'.
 import net from 'node:net';
 
-const [role, kind, countText, arg] = process.argv.slice(2);
+const [role, kind, countText, arg, warmText = '0'] = process.argv.slice(2);
 const count = Number(countText);
+const warm = Number(warmText);
 
 export function makeItem(kind, i, forJson = false) {
   if (kind === 'obj') return { id: i, name: 'item', tags: ['a', 'b'], score: 1.5, ok: true };
@@ -15,26 +18,26 @@ export function makeItem(kind, i, forJson = false) {
 
 const go = new Promise((resolve) => process.on('message', (m) => m === 'go' && resolve()));
 
-// The queue roles: open the queue and make the items, say ready, run the work on 'go', say done. `-batch` roles use
+// The queue roles: open the queue and make the items, move `warm` items, say ready, run the work on 'go', say done. `-batch` roles use
 // putMany in chunks of 64 (the same chunk array each time: items are encoded as they go in) and
 // getMany(256) instead of one await per item.
 const queueWork = {
   'queue-produce': (q) => {
     const items = Array.from({ length: 16 }, (_, i) => makeItem(kind, i));
-    return async () => {
+    return async (count) => {
       for (let i = 0; i < count; i++) await q.put(items[i & 15]);
     };
   },
   'queue-produce-batch': (q) => {
     const chunk = Array.from({ length: 64 }, (_, i) => makeItem(kind, i & 15));
-    return async () => {
+    return async (count) => {
       for (let i = 0; i < count; i += 64) await q.putMany(count - i >= 64 ? chunk : chunk.slice(0, count - i));
     };
   },
-  'queue-consume': (q) => async () => {
+  'queue-consume': (q) => async (count) => {
     for (let i = 0; i < count; i++) await q.get();
   },
-  'queue-consume-batch': (q) => async () => {
+  'queue-consume-batch': (q) => async (count) => {
     for (let got = 0; got < count; ) got += (await q.getMany(Math.min(256, count - got))).length;
   },
 };
@@ -42,21 +45,26 @@ const queueWork = {
 if (Object.hasOwn(queueWork, role)) {
   const { Queue } = await import('@ipc/queue');
   const work = queueWork[role](Queue.open(arg));
+  await work(warm);
   process.send('ready');
   await go;
-  await work();
+  await work(count);
   process.send('done');
   process.disconnect();
 } else if (role === 'send-produce') {
   const json = arg === 'json';
   const items = Array.from({ length: 16 }, (_, i) => makeItem(kind, i, json));
+  // Waits for the channel to flush every 256 messages: the fork channel buffers without bound.
+  const send = async (count) => {
+    for (let i = 0; i < count; i++) {
+      if ((i & 255) === 255) await new Promise((r) => process.send(items[i & 15], r));
+      else process.send(items[i & 15]);
+    }
+  };
+  await send(warm);
   process.send('ready');
   await go;
-  // Wait for the channel to flush every 256 messages: the fork channel buffers without bound.
-  for (let i = 0; i < count; i++) {
-    if ((i & 255) === 255) await new Promise((r) => process.send(items[i & 15], r));
-    else process.send(items[i & 15]);
-  }
+  await send(count);
   await new Promise((r) => process.send('end', r));
   process.disconnect();
 } else if (role === 'socket-produce') {
@@ -70,11 +78,15 @@ if (Object.hasOwn(queueWork, role)) {
     payload.copy(frame, 4);
     return frame;
   });
+  const write = async (count) => {
+    for (let i = 0; i < count; i++) {
+      if (!socket.write(items[i & 15])) await new Promise((r) => socket.once('drain', r));
+    }
+  };
+  await write(warm);
   process.send('ready');
   await go;
-  for (let i = 0; i < count; i++) {
-    if (!socket.write(items[i & 15])) await new Promise((r) => socket.once('drain', r));
-  }
+  await write(count);
   socket.end();
   process.disconnect();
 }

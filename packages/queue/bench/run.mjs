@@ -5,9 +5,11 @@
 // blocks over a 64 MiB region, bound by memory bandwidth). 1 MiB items also go through getBytes({ into })
 // into one reused buffer, and out of line (a 1 MiB ring, so each item travels in a segment of its own).
 // The `batched` rows move the same objects with putMany (chunks of 64) and getMany(256) instead of one
-// await per item. Every peer (baselines included) is a fresh child process: all start cold, none warms up;
-// each row moves enough items to run for about a second (1 MiB rows: a few hundred ms to seconds), so
-// start-up and V8's compiling are a small part of every row, baselines included.
+// await per item. Every peer (baselines included) is a fresh child process that first moves a quarter
+// as many items the same way, untimed (V8 compiles the hot paths, buffers and the ring's pages are
+// there), as the pipe and socket benches warm theirs: every row is steady-state throughput, not a
+// cold start (the first few hundred thousand small objects run 20-40% slower than the rest), and each
+// timed row still runs for about a second (1 MiB rows: a few hundred ms to seconds).
 // BENCH_ONLY=<regex> runs only the matching cases and their baselines (and writes no results file).
 // Runs the built dist: build first (`pnpm turbo run build --filter=@ipc/queue...`).
 
@@ -26,6 +28,9 @@ const CHILD = fileURLToPath(new URL('./child.mjs', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'ipc-queue-bench-'));
 const MiB = 1 << 20;
 const SIZE = { 64: 64, '4k': 4096, '1m': MiB };
+
+/** The untimed items moved before a row of `count`: about a quarter, even (split between two peers). */
+const warmOf = (count) => 2 * Math.ceil(count / 8);
 
 function spawnPeer(args, serialization = 'json') {
   const child = fork(CHILD, args, { stdio: 'inherit', serialization });
@@ -67,22 +72,23 @@ async function queueCase(kind, count, producers = 1, consumers = 0, mb = false, 
   const capacityBytes = ring ?? (kind === '1m' ? 8 * MiB : 4 * MiB);
   const q = new Queue({ codec, capacityBytes });
   try {
-    const ps = Array.from({ length: producers }, () => spawnPeer([batch ? 'queue-produce-batch' : 'queue-produce', kind, String(count / producers), q.name]));
-    const cs = Array.from({ length: consumers }, () => spawnPeer([batch ? 'queue-consume-batch' : 'queue-consume', kind, String(count / consumers), q.name]));
-    await Promise.all([...ps, ...cs].map((p) => p.ready));
+    const warm = warmOf(count);
+    const ps = Array.from({ length: producers }, () => spawnPeer([batch ? 'queue-produce-batch' : 'queue-produce', kind, String(count / producers), q.name, String(warm / producers)]));
+    const cs = Array.from({ length: consumers }, () => spawnPeer([batch ? 'queue-consume-batch' : 'queue-consume', kind, String(count / consumers), q.name, String(warm / consumers)]));
+    const peersFailed = Promise.race([...ps, ...cs].map((p) => p.failed));
+    const buf = into ? Buffer.allocUnsafe(SIZE[kind]) : undefined;
+    // The parent as the consumer: the same loop warms it (untimed) and then runs the row.
+    const getAll = async (n) => {
+      if (batch) for (let got = 0; got < n; ) got += (await q.getMany(Math.min(256, n - got))).length;
+      else if (buf) for (let i = 0; i < n; i++) await q.getBytes({ into: buf });
+      else for (let i = 0; i < n; i++) await q.get();
+    };
+    await Promise.race([Promise.all([...[...ps, ...cs].map((p) => p.ready), consumers === 0 ? getAll(warm) : undefined]), peersFailed]);
     const dones = cs.map(doneOf);
     const t0 = performance.now();
     for (const p of [...cs, ...ps]) p.child.send('go');
-    const peersFailed = Promise.race([...ps, ...cs].map((p) => p.failed));
-    if (consumers === 0) {
-      const buf = into ? Buffer.allocUnsafe(SIZE[kind]) : undefined;
-      const getAll = (async () => {
-        if (batch) for (let got = 0; got < count; ) got += (await q.getMany(Math.min(256, count - got))).length;
-        else if (buf) for (let i = 0; i < count; i++) await q.getBytes({ into: buf });
-        else for (let i = 0; i < count; i++) await q.get();
-      })();
-      await Promise.race([getAll, peersFailed]);
-    } else await Promise.race([Promise.all(dones), peersFailed]);
+    if (consumers === 0) await Promise.race([getAll(count), peersFailed]);
+    else await Promise.race([Promise.all(dones), peersFailed]);
     const s = (performance.now() - t0) / 1000;
     await Promise.all([...ps, ...cs].map((p) => p.exited));
     return mb ? (count * SIZE[kind]) / s / 1e6 : count / s;
@@ -93,7 +99,8 @@ async function queueCase(kind, count, producers = 1, consumers = 0, mb = false, 
 
 /** process.send from a child to the parent. */
 async function sendCase(kind, count, serialization, mb = false) {
-  const peer = spawnPeer(['send-produce', kind, String(count), serialization], serialization);
+  // The warm-up messages arrive before 'ready' and go only to spawnPeer's listener.
+  const peer = spawnPeer(['send-produce', kind, String(count), serialization, String(warmOf(count))], serialization);
   await peer.ready;
   let got = 0;
   const done = new Promise((resolve) =>
@@ -116,20 +123,24 @@ async function socketCase(kind, count, mb = false) {
   const path = join(tmp, `s${Math.random().toString(36).slice(2)}.sock`);
   const server = net.createServer();
   await new Promise((r) => server.listen(path, r));
-  const peer = spawnPeer(['socket-produce', kind, String(count), path]);
+  const warm = warmOf(count);
+  const peer = spawnPeer(['socket-produce', kind, String(count), path, String(warm)]);
   const [socket] = await once(server, 'connection');
   server.close();
-  await peer.ready;
   let got = 0;
-  const done = new Promise((resolve) => {
-    readFrames(socket, (buf, at, len) => {
-      if (kind === 'obj') JSON.parse(buf.toString('utf8', at + 4, at + 4 + len));
-      if (++got === count) resolve();
-    });
+  let warmed;
+  let done;
+  const warmedUp = new Promise((resolve) => (warmed = resolve));
+  const finished = new Promise((resolve) => (done = resolve));
+  readFrames(socket, (buf, at, len) => {
+    if (kind === 'obj') JSON.parse(buf.toString('utf8', at + 4, at + 4 + len));
+    if (++got === warm) warmed();
+    if (got === warm + count) done();
   });
+  await Promise.all([peer.ready, warmedUp]);
   const t0 = performance.now();
   peer.child.send('go');
-  await done;
+  await finished;
   const s = (performance.now() - t0) / 1000;
   await peer.exited;
   return mb ? (count * SIZE[kind]) / s / 1e6 : count / s;
@@ -137,26 +148,34 @@ async function socketCase(kind, count, mb = false) {
 
 const PY = String.raw`
 import sys, time, json, multiprocessing as mp
-kind, count, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+kind, count, mode, warm = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 def item():
     if kind == 'obj': return {'id': 1, 'name': 'item', 'tags': ['a', 'b'], 'score': 1.5, 'ok': True}
     return b'x' * {'64': 64, '4k': 4096, '1m': 1 << 20}[kind]
-def produce(q, n, go):
-    it = item(); go.wait()
+# Every side first moves its share of the warm-up items (untimed), as the Node peers do, and meets the others.
+def produce(q, n, w, ready, go):
+    it = item()
+    for _ in range(w): q.put(it)
+    ready.wait(); go.wait()
     for _ in range(n): q.put(it)
-def consume(q, n, go):
-    go.wait()
+def consume(q, n, w, ready, go):
+    for _ in range(w): q.get()
+    ready.wait(); go.wait()
     for _ in range(n): q.get()
 if __name__ == '__main__':
     mp.set_start_method('fork')
     q = mp.Queue(); go = mp.Event()
     if mode == '1to1':
-        ps = [mp.Process(target=produce, args=(q, count, go))]; cs = []
+        ready = mp.Barrier(2)
+        ps = [mp.Process(target=produce, args=(q, count, warm, ready, go))]; cs = []
     else:
-        ps = [mp.Process(target=produce, args=(q, count // 2, go)) for _ in range(2)]
-        cs = [mp.Process(target=consume, args=(q, count // 2, go)) for _ in range(2)]
+        ready = mp.Barrier(5)
+        ps = [mp.Process(target=produce, args=(q, count // 2, warm // 2, ready, go)) for _ in range(2)]
+        cs = [mp.Process(target=consume, args=(q, count // 2, warm // 2, ready, go)) for _ in range(2)]
     for p in ps + cs: p.start()
-    time.sleep(0.2)
+    if mode == '1to1':
+        for _ in range(warm): q.get()
+    ready.wait()
     t0 = time.perf_counter(); go.set()
     if mode == '1to1':
         for _ in range(count): q.get()
@@ -168,7 +187,7 @@ if __name__ == '__main__':
 `;
 
 async function pythonCase(kind, count, mode = '1to1', mb = false) {
-  const { value } = await runPython(PY, { args: [kind, String(count), mode], timeout: 120_000 });
+  const { value } = await runPython(PY, { args: [kind, String(count), mode, String(warmOf(count))], timeout: 120_000 });
   return mb ? (value * SIZE[kind]) / 1e6 : value;
 }
 
