@@ -100,6 +100,42 @@ describe('the structured fast path', () => {
     );
   });
 
+  // One shape for many items in a row (the decoder's fast path: keys compared a word at a time,
+  // the value read in place, stored by position), with values that change type and content under
+  // every key: strings of one length that differ (the last string per key is compared, not
+  // trusted), small and large ints, doubles, -0, arrays of every short length, nested objects.
+  it('keeps a stream of one shape exact while the values under each key change type and content', () => {
+    const short = fc.string({ minLength: 0, maxLength: 3, unit: fc.constantFrom('a', 'b', 'é', '\u00ff', 'x') });
+    const value = fc.oneof(short, fc.integer({ min: -100, max: 100 }), fc.integer(), fc.double(), fc.constantFrom(-0, true, false, null, undefined), fc.array(fc.oneof(short, fc.integer(), fc.double()), { maxLength: 7 }), fc.record({ k: short }));
+    const item = fc.record({ id: value, name: value, tags: value, score: value, ok: value, '0': value });
+    fc.assert(
+      fc.property(fc.array(item, { minLength: 2, maxLength: 30 }), (items) => {
+        for (const v of items) {
+          const want = deserialize(serialize(v)) as unknown;
+          const back = decodeStructured(encodeStructured(v).slice());
+          expect(back).toEqual(want);
+          expect(JSON.stringify(back)).toBe(JSON.stringify(want));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads from views of one buffer at different offsets, and from shared memory', () => {
+    const items = [{ id: 1, name: 'ab', score: 1.5 }, { id: 2, name: 'cd', score: -2.25 }, { id: 3, name: 'ab', score: 7 }];
+    const encoded = items.map((v) => encodeStructured(v).slice());
+    for (const host of [new Uint8Array(256), new Uint8Array(new SharedArrayBuffer(256))]) {
+      let at = 3;
+      for (const [i, bytes] of encoded.entries()) {
+        host.set(bytes, at);
+        // A new view each time, at an odd offset into the buffer: doubles and key words unaligned.
+        expect(decodePlainAt(host.subarray(at - 1), 1, bytes.length)).toEqual(items[i]);
+        expect(decodePlainAt(host, at, bytes.length)).toEqual(items[i]);
+        at += bytes.length + 5;
+      }
+    }
+  });
+
   class Tagged<T> extends Array<T> {}
 
   it('tells apart objects whose keys match the last shape in part, in another order, or with other value types', () => {

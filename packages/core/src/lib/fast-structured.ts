@@ -174,8 +174,8 @@ const SHAPE_DEPTHS = 8;
 const SHAPE_MAX_KEYS = 32;
 const NO_KEYS: string[] = [];
 const shapeKeys: string[][] = new Array<string[]>(SHAPE_DEPTHS).fill(NO_KEYS);
-const shapeBytes: Uint8Array[] = new Array<Uint8Array>(SHAPE_DEPTHS).fill(new Uint8Array(0));
 const shapeEnds: Int32Array[] = new Array<Int32Array>(SHAPE_DEPTHS).fill(new Int32Array(0));
+const shapeViews: DataView[] = new Array<DataView>(SHAPE_DEPTHS).fill(new DataView(new ArrayBuffer(0)));
 
 // Checked once per encode: an enumerable property on Object.prototype would show up in for-in.
 let forInOwn = true;
@@ -195,18 +195,19 @@ function writeObject(v: Record<string, unknown>, depth: number): void {
     const known = shapeKeys[depth]!;
     const kn = known.length;
     let missKeys: string[] | undefined;
-    const kb = shapeBytes[depth]!;
+    const kv = shapeViews[depth]!;
     const ends = shapeEnds[depth]!;
     let from = 0;
     for (const key in v) {
       if (missKeys === undefined && n < kn && known[n] === key) {
         const to = ends[n]!;
-        if (pos + (to - from) > buf.length) grow(to - from);
-        // In locals: a loop over the module's `buf` and `pos` reloads and stores them every byte.
-        const b = buf;
-        let p = pos;
-        for (let j = from; j < to; j++) b[p++] = kb[j]!;
-        pos = p;
+        if (pos + (to - from) + 4 > buf.length) grow(to - from + 4);
+        // A word at a time (the shape's bytes are padded to whole words): the last word's excess
+        // lands where the value goes next, and is written over.
+        const w = view;
+        const base = pos - from;
+        for (let j = from; j < to; j += 4) w.setInt32(base + j, kv.getInt32(j, true), true);
+        pos = base + to;
         from = to;
       } else {
         if (missKeys === undefined) missKeys = known.slice(0, n);
@@ -246,7 +247,8 @@ function shapeRecords(keys: ReadonlyArray<string | number>): { bytes: Uint8Array
     for (let j = 0; j < k.length; j++) if (k.charCodeAt(j) > 0xff) return undefined;
     total += 2 + k.length;
   }
-  const bytes = new Uint8Array(total);
+  // Padded to whole words, plus one: read and copied a word at a time.
+  const bytes = new Uint8Array((total + 7) & ~3);
   const ends = new Int32Array(n);
   let o = 0;
   for (let i = 0; i < n; i++) {
@@ -264,8 +266,8 @@ function learnShape(keys: string[], depth: number): void {
   const r = shapeRecords(keys);
   if (r === undefined) return;
   shapeKeys[depth] = keys;
-  shapeBytes[depth] = r.bytes;
   shapeEnds[depth] = r.ends;
+  shapeViews[depth] = new DataView(r.bytes.buffer);
 }
 
 function writeValue(v: unknown, depth: number): void {
@@ -405,6 +407,24 @@ function slowEncode(value: unknown): Uint8Array {
 let src: Uint8Array = new Uint8Array(0);
 let at = 0;
 let end = 0;
+// A DataView of src's buffer, kept while the buffers decoded from stay the same (a connection's read
+// pool, the queue's staging buffer): words and doubles are read through it. `srcBase` is src's offset
+// in the buffer.
+let srcBytes: Uint8Array = new Uint8Array(0);
+let srcBuffer: ArrayBufferLike = srcBytes.buffer;
+let srcView: DataView = new DataView(srcBuffer);
+let srcBase = 0;
+let srcRelease = false;
+
+function setSource(bytes: Uint8Array): void {
+  srcBytes = bytes;
+  srcBase = bytes.byteOffset;
+  if (bytes.buffer === srcBuffer) return;
+  srcBuffer = bytes.buffer;
+  srcView = new DataView(srcBuffer);
+  // Not kept past the call: shared memory (its mapping goes when its buffer is collected), or a big buffer.
+  srcRelease = srcBuffer.byteLength > 1 << 20 || srcBuffer instanceof SharedArrayBuffer;
+}
 
 function readVarint(): number {
   if (at < end) {
@@ -430,24 +450,12 @@ function readVarint(): number {
 // bytes match a cached one instead of building it again.
 const cache: string[] = new Array<string>(512).fill('');
 
-// One scratch pair for doubles: copying 8 bytes beats allocating a DataView per number.
-const scratchDouble = new Float64Array(1);
-const scratchBytes = new Uint8Array(scratchDouble.buffer);
 
 function readDouble(): number {
   if (at + 8 > end) throw FALLBACK;
-  const s = src;
-  const a = at;
-  scratchBytes[0] = s[a]!;
-  scratchBytes[1] = s[a + 1]!;
-  scratchBytes[2] = s[a + 2]!;
-  scratchBytes[3] = s[a + 3]!;
-  scratchBytes[4] = s[a + 4]!;
-  scratchBytes[5] = s[a + 5]!;
-  scratchBytes[6] = s[a + 6]!;
-  scratchBytes[7] = s[a + 7]!;
-  at = a + 8;
-  return scratchDouble[0]!;
+  const v = srcView.getFloat64(srcBase + at, true);
+  at += 8;
+  return v;
 }
 
 function readZigZag(): number {
@@ -560,10 +568,18 @@ function readValue(depth: number): unknown {
         if (depth > 256) throw FALLBACK;
         const len = readVarint();
         if (len > end - at) throw FALLBACK;
-        const a = new Array<unknown>(len);
+        const a = newArray(len);
         for (let i = 0; i < len; i++) {
-          if (src[at] === T_HOLE) throw FALLBACK;
-          a[i] = readValue(depth + 1);
+          const s = src;
+          const p = at;
+          // A short one-byte string (the common element) read here; anything else by readValue.
+          if (p + 1 < end && s[p] === T_ONE_BYTE && s[p + 1]! < 0x80) {
+            at = p + 2;
+            a[i] = readOneByte(s[p + 1]!);
+          } else {
+            if (s[p] === T_HOLE) throw FALLBACK;
+            a[i] = readValue(depth + 1);
+          }
         }
         if (at >= end || src[at++] !== T_END_DENSE) throw FALLBACK;
         if (readVarint() !== 0) throw FALLBACK; // extra properties on the array: let V8 do it
@@ -576,6 +592,21 @@ function readValue(depth: number): unknown {
   }
 }
 
+/**
+ * An array of `len` undefined to fill: short ones from a literal (allocated inline, packed, of a
+ * kind any value fits without a transition), longer ones from `new Array(len)`.
+ */
+function newArray(len: number): unknown[] {
+  switch (len) {
+    case 0: return [];
+    case 1: return [undefined];
+    case 2: return [undefined, undefined];
+    case 3: return [undefined, undefined, undefined];
+    case 4: return [undefined, undefined, undefined, undefined];
+    default: return new Array<unknown>(len);
+  }
+}
+
 // The decoder's shape cache, one entry per depth: the last object's keys and their encodings.
 // A key whose bytes equal the cached encoding at its position is that cached string, no hashing.
 const readShapeKeys: string[][] = new Array<string[]>(SHAPE_DEPTHS).fill(NO_KEYS);
@@ -584,12 +615,18 @@ const readShapeEnds: Int32Array[] = new Array<Int32Array>(SHAPE_DEPTHS).fill(new
 // An object holding the shape's keys (values undefined): a decoded object starts as a copy of it,
 // so it is made with its final layout at once instead of growing by one property at a time.
 const readShapeTemplates: Array<Record<string, unknown>> = new Array<Record<string, unknown>>(SHAPE_DEPTHS).fill({});
+// The shape's key bytes as a DataView (compared a word at a time), and the last one-byte string
+// value seen under each key (a value that repeats, an enum or a name, is compared, not hashed).
+const readShapeViews: DataView[] = new Array<DataView>(SHAPE_DEPTHS).fill(new DataView(new ArrayBuffer(0)));
+const readShapeStrings: string[][] = new Array<string[]>(SHAPE_DEPTHS).fill(NO_KEYS);
 
 function readObject(depth: number): Record<string, unknown> {
   const d = depth < SHAPE_DEPTHS ? depth : 0;
   const shaped = depth < SHAPE_DEPTHS;
   const known = shaped ? readShapeKeys[d]! : NO_KEYS;
   const kb = readShapeBytes[d]!;
+  const kv = readShapeViews[d]!;
+  const strs = readShapeStrings[d]!;
   const ends = readShapeEnds[d]!;
   const kn = known.length;
   // While the keys follow the shape, `o` is a copy of its template; once they do not, a plain
@@ -622,13 +659,49 @@ function readObject(depth: number): Record<string, unknown> {
       const a = at;
       if (a + (to - from) <= end) {
         const s = src;
+        const sv = srcView;
+        const base = srcBase + a - from;
         let j = from;
+        while (j + 4 <= to && sv.getInt32(base + j, true) === kv.getInt32(j, true)) j += 4;
         while (j < to && s[a + j - from] === kb[j]) j++;
         if (j === to) {
-          at = a + (to - from);
+          let p = a + (to - from);
           from = to;
+          // The common values read here, in locals; the others through readValue.
+          let v: unknown;
+          const tag = p + 1 < end ? s[p]! : -1;
+          if (tag === T_INT32 && s[p + 1]! < 0x80) {
+            const z = s[p + 1]!;
+            v = (z >>> 1) ^ -(z & 1);
+            at = p + 2;
+          } else if (tag === T_TRUE) {
+            v = true;
+            at = p + 1;
+          } else if (tag === T_FALSE) {
+            v = false;
+            at = p + 1;
+          } else if (tag === T_NULL) {
+            v = null;
+            at = p + 1;
+          } else if (tag === T_ONE_BYTE && s[p + 1]! < 0x80) {
+            const len = s[p + 1]!;
+            const c = strs[n]!;
+            p += 2;
+            let i = 0;
+            if (c.length === len && p + len <= end) while (i < len && c.charCodeAt(i) === s[p + i]) i++;
+            if (i === len && c.length === len) {
+              v = c;
+              at = p + len;
+            } else {
+              at = p;
+              v = strs[n] = readOneByte(len);
+            }
+          } else {
+            at = p;
+            v = readValue(depth + 1);
+          }
           // Never '__proto__' (learnReadShape leaves such shapes out): a plain store is right.
-          o[known[n]!] = readValue(depth + 1);
+          storeAt(o, n, known[n]!, v);
           n++;
           continue;
         }
@@ -645,6 +718,33 @@ function readObject(depth: number): Record<string, unknown> {
   }
 }
 
+/**
+ * `o[key] = value` for the key at position `n` of a shape, from one store site per position: while
+ * a stream of objects keeps one shape, each site sees one key and V8 compiles it to a field store,
+ * where a single site for every key would go megamorphic (a lookup by name per store, ~3x slower).
+ */
+function storeAt(o: Record<string, unknown>, n: number, key: string, value: unknown): void {
+  switch (n) {
+    case 0: o[key] = value; return;
+    case 1: o[key] = value; return;
+    case 2: o[key] = value; return;
+    case 3: o[key] = value; return;
+    case 4: o[key] = value; return;
+    case 5: o[key] = value; return;
+    case 6: o[key] = value; return;
+    case 7: o[key] = value; return;
+    case 8: o[key] = value; return;
+    case 9: o[key] = value; return;
+    case 10: o[key] = value; return;
+    case 11: o[key] = value; return;
+    case 12: o[key] = value; return;
+    case 13: o[key] = value; return;
+    case 14: o[key] = value; return;
+    case 15: o[key] = value; return;
+    default: o[key] = value;
+  }
+}
+
 /** A plain object with the first `n` keys of a template copy `o` (the keys went another way). */
 function leaveTemplate(o: Record<string, unknown>, known: string[], n: number): Record<string, unknown> {
   const fresh: Record<string, unknown> = {};
@@ -655,12 +755,19 @@ function leaveTemplate(o: Record<string, unknown>, known: string[], n: number): 
 function learnReadShape(keys: Array<string | number>, d: number): void {
   const r = shapeRecords(keys);
   if (r === undefined) return;
-  readShapeKeys[d] = keys as string[];
+  // The keys as V8's internalized strings (what a property key becomes): a store with a key read
+  // from the bytes, a string built here, would have V8 look it up in its string table each time.
+  readShapeKeys[d] = (keys as string[]).map((k) => Object.keys({ [k]: 0 })[0]!);
   readShapeBytes[d] = r.bytes;
   readShapeEnds[d] = r.ends;
   const t: Record<string, unknown> = {};
+  // A number then undefined in every field: the fields start out general (tagged), so storing a
+  // value of any type in a copy keeps its map, where a field made for undefined would change it.
+  for (const k of keys as string[]) t[k] = 0;
   for (const k of keys as string[]) t[k] = undefined;
   readShapeTemplates[d] = t;
+  readShapeViews[d] = new DataView(r.bytes.buffer);
+  readShapeStrings[d] = new Array<string>(keys.length).fill('');
 }
 
 function define(o: Record<string, unknown>, key: string | number, value: unknown): void {
@@ -681,6 +788,7 @@ export function decodePlainAt(bytes: Uint8Array, start: number, len: number): un
   src = bytes;
   at = start + 2;
   end = start + len;
+  if (bytes !== srcBytes) setSource(bytes);
   try {
     const v = readValue(0);
     return at === end ? v : NOT_PLAIN;
@@ -689,6 +797,7 @@ export function decodePlainAt(bytes: Uint8Array, start: number, len: number): un
     return NOT_PLAIN;
   } finally {
     src = EMPTY;
+    if (srcRelease) setSource(EMPTY);
   }
 }
 
