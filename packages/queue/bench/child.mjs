@@ -51,14 +51,18 @@ if (Object.hasOwn(queueWork, role)) {
   await work(count);
   process.send('done');
   process.disconnect();
-} else if (role === 'send-produce') {
+} else if (role === 'send-produce' || role === 'send-produce-batch') {
   const json = arg === 'json';
   const items = Array.from({ length: 16 }, (_, i) => makeItem(kind, i, json));
+  // `-batch`: arrays of 64 items, one message each (the same array each time: serialized as sent).
+  const step = role === 'send-produce-batch' ? 64 : 1;
+  const chunk = Array.from({ length: 64 }, (_, i) => items[i & 15]);
   // Waits for the channel to flush every 256 messages: the fork channel buffers without bound.
   const send = async (count) => {
-    for (let i = 0; i < count; i++) {
-      if ((i & 255) === 255) await new Promise((r) => process.send(items[i & 15], r));
-      else process.send(items[i & 15]);
+    for (let i = 0, m = 0; i < count; i += step, m++) {
+      const msg = step === 1 ? items[i & 15] : count - i >= 64 ? chunk : chunk.slice(0, count - i);
+      if ((m & 255) === 255) await new Promise((r) => process.send(msg, r));
+      else process.send(msg);
     }
   };
   await send(warm);
