@@ -70,7 +70,7 @@ import {
   VERSION,
   recordBytes,
 } from './layout.js';
-import { Attachment } from './lock.js';
+import { Attachment, loadAfterFence } from './lock.js';
 
 // The structured codec's fast path (in @ipc/core): the queue encodes straight into its ring.
 const { NOT_PLAIN, decodePlainAt, decodeStructured, encodeStructured, encodeToScratch, scratch, scratch32 } = structuredFast;
@@ -1099,7 +1099,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
 
   /**
    * Writes a record of `kind` holding `payload[0, len)` (`need` ring bytes) if it fits. Journal
-   * words are plain stores: the seq-cst stores that follow them (JP_VALID, TAIL, the unlock)
+   * words are plain stores: the seq-cst stores that follow them (TAIL, the unlock)
    * publish them, and a SIGKILL cannot undo a store already made.
    */
   #commitBytes(kind: number, payload: Uint8Array, len: number, need0: number, words?: Int32Array): boolean {
@@ -1451,7 +1451,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
    * Takes the next item, for get/tryGet: {@link Queue.#take} of one item without its arrays. An
    * in-line record of plain data is decoded straight from the ring (DECODED: the value is in
    * #decoded), other in-line records are copied out; other kinds go to #take. The journal words
-   * are plain stores, published by the seq-cst stores that follow (JG_VALID, HEAD, the unlock).
+   * are plain stores, published by the seq-cst stores that follow (HEAD, the unlock).
    */
   #takeOne(raw: boolean): Taken | typeof NONE | typeof DECODED {
     const h = this.#h;
@@ -1468,7 +1468,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       if (died) this.#getHolderDied();
       // HEAD and GET_COUNT are written under this lock only: plain reads see the last holder's.
       const oldHead = h[H_HEAD]!;
-      if (oldHead !== this.#myHead || oldHead === this.#seenTail) this.#seenTail = Atomics.load(h, H_TAIL);
+      if (oldHead !== this.#myHead || oldHead === this.#seenTail) this.#seenTail = loadAfterFence(h, H_TAIL);
       const tail = this.#seenTail;
       const r32 = this.#ring32;
       let head = oldHead;
@@ -1510,7 +1510,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       const got = this.#take(1, raw);
       return got.length === 0 ? NONE : got[0]!;
     }
-    if (freed && Atomics.load(h, H_PUT_ARMED) !== 0) this.#wakeProducers();
+    if (freed && loadAfterFence(h, H_PUT_ARMED) !== 0) this.#wakeProducers();
     if (stagedLen >= 0) {
       const v = decodePlainAt(stage, 0, stagedLen);
       if (v === NOT_PLAIN) return copyOut(stage, 0, stagedLen);
@@ -1563,9 +1563,10 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     const died = att.lock(H_GET_LOCK);
     try {
       if (died) this.#getHolderDied();
-      const oldHead = Atomics.load(h, H_HEAD);
-      const tail = Atomics.load(h, H_TAIL);
-      const oldCount = Atomics.load(h, H_GET_COUNT);
+      // Under the lock (its compareExchange the fence): HEAD and GET_COUNT are only written by holders.
+      const oldHead = h[H_HEAD]!;
+      const tail = loadAfterFence(h, H_TAIL);
+      const oldCount = h[H_GET_COUNT]!;
       const r32 = this.#ring32;
       const ring = this.#ring;
       let head = oldHead;
@@ -1629,7 +1630,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     } finally {
       att.unlock(H_GET_LOCK);
     }
-    if (freed && Atomics.load(h, H_PUT_ARMED) !== 0) this.#wakeProducers();
+    if (freed && loadAfterFence(h, H_PUT_ARMED) !== 0) this.#wakeProducers();
     stagedCount = ns / 3;
     let decoded = 0;
     for (let i = 0; i < ns; i += 3) {
@@ -2130,8 +2131,7 @@ function growBatch(need: number): void {
 /** Wakes the producers waiting for room, if any is armed (one wake-up per sleep). */
 /**
  * Under the get lock: moves HEAD from `oldHead` to `head` past `n` items. The journal words and
- * GET_COUNT are plain stores, published by the seq-cst stores that follow (JG_VALID, HEAD, the
- * unlock); the HEAD store is the commit, and a waiter that recovers the lock from a dead holder
+ * GET_COUNT are plain stores, published by the seq-cst stores that follow (HEAD, the unlock); the HEAD store is the commit, and a waiter that recovers the lock from a dead holder
  * rolls a valid journal back and rewrites GET_COUNT from it (recoverGet). A GET_COUNT read early
  * is the old one: it over-counts the items queued, which only makes a producer wait for a maxsize
  * slot a moment longer.
@@ -2142,7 +2142,9 @@ function publishTake(h: Int32Array, oldHead: number, oldCount: number, head: num
   h[H_JG_OLD_COUNT] = oldCount;
   h[H_JG_NEW_HEAD] = head;
   h[H_JG_NEW_COUNT] = newCount;
-  Atomics.store(h, H_JG_VALID, 1);
+  // A plain store, in program order: only a holder that took the lock from a dead one reads the
+  // journal, and a killed process's stores up to where it stopped are all there (see publishPut).
+  h[H_JG_VALID] = 1;
   h[H_GET_COUNT] = newCount;
   Atomics.store(h, H_HEAD, head);
   h[H_JG_VALID] = 0;
@@ -2152,12 +2154,15 @@ function publishTake(h: Int32Array, oldHead: number, oldCount: number, head: num
  * Commits records already written past TAIL (one or a run): the redo journal first (the records are
  * complete, so a waiter that recovers the lock from a dead holder rolls a valid journal forward),
  * then PUT_COUNT and TAIL. Journal words and PUT_COUNT are plain stores, published by the seq-cst
- * stores that follow; the TAIL store is the commit.
+ * stores that follow (TAIL, the unlock); the TAIL store is the commit.
  */
 function publishPut(h: Int32Array, tail: number, count: number): void {
   h[H_JP_TAIL] = tail;
   h[H_JP_COUNT] = count;
-  Atomics.store(h, H_JP_VALID, 1);
+  // A plain store: the journal is read only by a holder that took the lock from a dead one, and a
+  // killed process leaves every store it made up to where it stopped, in program order (V8 keeps
+  // typed-array stores in order and does not drop this one: the Atomics.store below is a call).
+  h[H_JP_VALID] = 1;
   h[H_PUT_COUNT] = count;
   Atomics.store(h, H_TAIL, tail);
   h[H_JP_VALID] = 0;
@@ -2165,7 +2170,8 @@ function publishPut(h: Int32Array, tail: number, count: number): void {
 
 /** Wakes a consumer parked on an empty queue, if one armed the wake-up. */
 function wakeNotEmpty(h: Int32Array): void {
-  if (Atomics.load(h, H_GET_ARMED) !== 0 && Atomics.exchange(h, H_GET_ARMED, 0) !== 0) {
+  // Called right after the commit's unlock: its store is the fence that orders this load after TAIL's.
+  if (loadAfterFence(h, H_GET_ARMED) !== 0 && Atomics.exchange(h, H_GET_ARMED, 0) !== 0) {
     Atomics.add(h, H_NOT_EMPTY, 1);
     notify(h, H_NOT_EMPTY);
   }
