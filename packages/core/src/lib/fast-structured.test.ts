@@ -150,6 +150,15 @@ describe('the structured fast path', () => {
       { 2: 'two', 1: 'one', id: 3 },
       { 1: 'one', 2: 'two', id: 3 },
       [{ id: 1 }, { id: 2, x: 1 }, { x: 1, id: 2 }, { id: 3 }],
+      // Keys compared a word at a time: differing only in the first word, only in the last, only
+      // in a middle one, and shorter than a word.
+      { abcdefgh: 1, score: 1.5 },
+      { xbcdefgh: 2, score: 1.5 },
+      { abcdefgx: 3, score: 1.5 },
+      { abcdefghijkl: 4 },
+      { abcdxfghijkl: 5 },
+      { a: 6 },
+      { b: 7 },
       { a: { b: { c: 1 } } },
       { a: { b: { d: 1 } } },
       { a: { c: { b: 1 } } },

@@ -214,7 +214,14 @@ function writeObject(v: Record<string, unknown>, depth: number): void {
         missKeys.push(key);
         writeString(key);
       }
-      writeValue(v[key], depth + 1);
+      // Numbers, strings and booleans written here; the rest by writeValue.
+      const val: unknown = v[key];
+      if (typeof val === 'number') writeNumber(val);
+      else if (typeof val === 'string') writeString(val);
+      else if (typeof val === 'boolean') {
+        if (pos + 1 > buf.length) grow(1);
+        buf[pos++] = val ? T_TRUE : T_FALSE;
+      } else writeValue(val, depth + 1);
       n++;
     }
     if (missKeys !== undefined || n !== kn) learnShape(missKeys ?? known.slice(0, n), depth);
@@ -662,8 +669,11 @@ function readObject(depth: number): Record<string, unknown> {
         const sv = srcView;
         const base = srcBase + a - from;
         let j = from;
-        while (j + 4 <= to && sv.getInt32(base + j, true) === kv.getInt32(j, true)) j += 4;
-        while (j < to && s[a + j - from] === kb[j]) j++;
+        if (to - from >= 4) {
+          // Whole words, then the last four bytes as one more word (overlapping the one before).
+          while (j + 4 <= to && sv.getInt32(base + j, true) === kv.getInt32(j, true)) j += 4;
+          if (j < to && j + 4 > to && sv.getInt32(base + to - 4, true) === kv.getInt32(to - 4, true)) j = to;
+        } else while (j < to && s[a + j - from] === kb[j]) j++;
         if (j === to) {
           let p = a + (to - from);
           from = to;
@@ -683,6 +693,9 @@ function readObject(depth: number): Record<string, unknown> {
           } else if (tag === T_NULL) {
             v = null;
             at = p + 1;
+          } else if (tag === T_DOUBLE && p + 9 <= end) {
+            v = srcView.getFloat64(srcBase + p + 1, true);
+            at = p + 9;
           } else if (tag === T_ONE_BYTE && s[p + 1]! < 0x80) {
             const len = s[p + 1]!;
             const c = strs[n]!;
@@ -790,7 +803,7 @@ export function decodePlainAt(bytes: Uint8Array, start: number, len: number): un
   end = start + len;
   if (bytes !== srcBytes) setSource(bytes);
   try {
-    const v = readValue(0);
+    const v = at < end && src[at] === T_BEGIN_OBJECT ? (at++, readObject(0)) : readValue(0);
     return at === end ? v : NOT_PLAIN;
   } catch (err) {
     if (err !== FALLBACK) throw err;
