@@ -334,18 +334,19 @@ const NOT_FAST = -1;
  * Writes `value` into the scratch buffer and returns its length, or {@link NOT_FAST} when it is not
  * plain data or when called from inside another encode (a getter that puts).
  */
-function encodeFast(value: unknown): number {
+function encodeFast(value: unknown, at: number): number {
   if (encoding) return NOT_FAST;
   encoding = true;
-  pos = 0;
+  pos = at;
   try {
-    buf[0] = 0xff;
-    buf[1] = VERSION;
-    pos = 2;
+    if (at + 16 > buf.length) grow(16);
+    buf[at] = 0xff;
+    buf[at + 1] = VERSION;
+    pos = at + 2;
     forInOwn = prototypeClean();
     writeValue(value, 0);
     if (seenCount > 0) resetSeen();
-    return pos;
+    return pos - at;
   } catch (err) {
     resetSeen();
     // A getter that threw, say: node:v8 would have thrown the same from inside serialize.
@@ -358,17 +359,21 @@ function encodeFast(value: unknown): number {
 }
 
 /**
- * Encodes `value` into the scratch buffer ({@link scratch}) and returns its length, or -1 when
- * called from inside another encode (a getter that puts): then use {@link encodeStructured}.
+ * Encodes `value` into the scratch buffer ({@link scratch}) from offset `at` (the bytes before it
+ * are kept, so a batch of values can be written one after another) and returns its length, or -1
+ * when called from inside another encode (a getter that puts): then use {@link encodeStructured}.
  * @throws {IpcError} ERR_IPC_ENCODE when node:v8 cannot clone the value either
  */
-export function encodeToScratch(value: unknown): number {
+export function encodeToScratch(value: unknown, at = 0): number {
   if (encoding) return -1;
-  const n = encodeFast(value);
+  const n = encodeFast(value, at);
   if (n !== NOT_FAST) return n;
   const bytes = slowEncode(value);
-  if (bytes.byteLength > buf.length) grow(bytes.byteLength);
-  buf.set(bytes);
+  if (at + bytes.byteLength > buf.length) {
+    pos = at;
+    grow(bytes.byteLength);
+  }
+  buf.set(bytes, at);
   return bytes.byteLength;
 }
 
@@ -397,7 +402,7 @@ export function scratch32(): Int32Array {
  * @throws {IpcError} ERR_IPC_ENCODE when node:v8 cannot clone the value either
  */
 export function encodeStructured(value: unknown): Uint8Array {
-  const n = encodeFast(value);
+  const n = encodeFast(value, 0);
   return n === NOT_FAST ? slowEncode(value) : buf.subarray(0, n);
 }
 

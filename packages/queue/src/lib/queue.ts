@@ -829,12 +829,16 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     let n = 0;
     batching = true;
     try {
+      // The structured codec's records are built in its scratch buffer itself, each item encoded
+      // straight after the header of its record; other codecs' in the batch buffer.
+      const fast = this.#fast;
+      if (!fast && batchBuf.byteLength < room) growBatch(room);
       for (let i = from; i < total && n < BATCH_ITEMS; i++) {
         let payload: Uint8Array | undefined;
         let len: number;
         try {
-          if (this.#fast) {
-            len = encodeToScratch(items[i]!);
+          if (fast) {
+            len = encodeToScratch(items[i]!, bytes + RECORD_HEADER);
             if (len < 0) break;
           } else {
             payload = this.codec.encode(items[i]!) as Uint8Array;
@@ -847,20 +851,17 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         if (len > this.maxItemBytes || need > this.#inlineMax) break;
         if (bytes + need > room) {
           if (n > 0) break;
-          if (need > batchBuf.byteLength) growBatch(need);
+          if (!fast && need > batchBuf.byteLength) growBatch(need);
         }
-        const at = bytes >> 2;
-        batch32[at] = len;
-        batch32[at + 1] = KIND_DATA;
-        if (payload === undefined) {
-          // From the scratch buffer a word at a time (the record's padding takes the excess).
-          const words = scratch32();
-          for (let w = 0, nw = (len + 3) >> 2; w < nw; w++) batch32[at + (RECORD_HEADER >> 2) + w] = words[w]!;
-        } else batchBuf.set(payload, bytes + RECORD_HEADER);
+        const words = fast ? scratch32() : batch32;
+        words[bytes >> 2] = len;
+        words[(bytes >> 2) + 1] = KIND_DATA;
+        if (payload !== undefined) batchBuf.set(payload, bytes + RECORD_HEADER);
         bytes += need;
         n++;
       }
-      return n === 0 ? 0 : this.#commitRecords(n);
+      if (n === 0) return 0;
+      return fast ? this.#commitRecords(n, scratch(), scratch32()) : this.#commitRecords(n, batchBuf, batch32);
     } finally {
       batching = false;
     }
@@ -875,12 +876,13 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   }
 
   /**
-   * Under one hold of the put lock, copies the first records of the batch buffer (at most `n`) to
-   * the ring while they fit; the TAIL store commits them all. Crash safety is that of one record:
-   * the redo journal covers the whole run.
+   * Under one hold of the put lock, copies the first records of `src` (at most `n`, back to back
+   * from offset 0; `src32` a word view of it) to the ring while they fit; the TAIL store commits
+   * them all. Records that land back to back in the ring (all of them, unless the ring wraps) go in
+   * one copy. Crash safety is that of one record: the redo journal covers the whole run.
    * @returns how many were committed
    */
-  #commitRecords(n: number): number {
+  #commitRecords(n: number, src: Uint8Array, src32: Int32Array): number {
     const h = this.#h;
     let k = 0;
     this.#lockPut();
@@ -888,21 +890,31 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       const tail = h[H_JP_TAIL]!;
       const count = h[H_PUT_COUNT]!;
       const max = this.#admit(tail, count, n);
-      const r32 = this.#ring32;
-      const b32 = batch32;
+      const ring = this.#ring;
       let t = tail;
-      let src = 0;
+      let at = 0;
+      // The run not copied yet: `runLen` bytes of `src` from `runFrom`, for the ring at `runTo`.
+      let runFrom = 0;
+      let runTo = 0;
+      let runLen = 0;
       for (; k < max; k++) {
-        const need0 = recordBytes(b32[src >> 2]!);
+        const need0 = recordBytes(src32[at >> 2]!);
         const need = this.#claim(t, need0);
         if (need < 0) break;
-        // A word at a time: records are whole words (8-byte aligned).
-        const w = ((t + need - need0) & this.#mask) >> 2;
-        const s = src >> 2;
-        for (let i = 0, words = need0 >> 2; i < words; i++) r32[w + i] = b32[s + i]!;
-        src += need0;
+        const to = (t + need - need0) & this.#mask;
+        if (runLen > 0 && to !== runTo + runLen) {
+          ring.set(src.subarray(runFrom, runFrom + runLen), runTo);
+          runLen = 0;
+        }
+        if (runLen === 0) {
+          runFrom = at;
+          runTo = to;
+        }
+        runLen += need0;
+        at += need0;
         t = (t + need) | 0;
       }
+      if (runLen > 0) ring.set(src.subarray(runFrom, runFrom + runLen), runTo);
       if (k > 0) {
         publishPut(h, t, (count + k) | 0);
         this.#myTail = t;
@@ -2114,12 +2126,13 @@ function discard(rec: Prepared): void {
   seg.close();
 }
 
-// putMany's batch buffer: finished records (header and payload, 8-byte aligned), built outside the
-// put lock and copied to the ring under one hold of it. Shared by every handle of this thread; a
-// putMany entered again while one builds (a custom codec that puts) goes item by item.
+// putMany's batch: finished records (header and payload, 8-byte aligned), built outside the put
+// lock and copied to the ring under one hold of it; with the structured codec in its scratch
+// buffer, with other codecs in this batch buffer (made on first use). Shared by every handle of
+// this thread; a putMany entered again while one builds (a custom codec that puts) goes item by item.
 const BATCH_BYTES = 64 * 1024;
 const BATCH_ITEMS = 1024;
-let batchBuf = new Uint8Array(BATCH_BYTES);
+let batchBuf = new Uint8Array(0);
 let batch32 = new Int32Array(batchBuf.buffer);
 let batching = false;
 
