@@ -117,6 +117,26 @@ describe('Queue by name', () => {
 });
 
 describe('Queue items', () => {
+  // A consumer remembers where it left HEAD and the TAIL it last read, and takes the lock without a
+  // look while those say an item is there: another consumer may have taken it meanwhile.
+  it('gives a consumer whose last look is stale nothing, then the next item, when another consumer drained the queue', async () => {
+    const q = track(new Queue<number>());
+    const b = track(Queue.open<number>(q.name));
+    const c = track(Queue.open<number>(q.name));
+    await q.putMany([1, 2, 3, 4]);
+    expect(b.tryGet()).toEqual({ ok: true, value: 1 });
+    expect(await c.getMany(10)).toEqual([2, 3, 4]);
+    expect(b.tryGet()).toEqual({ ok: false });
+    expect(b.tryGet()).toEqual({ ok: false });
+    await expect(b.get({ timeout: 0 })).rejects.toMatchObject({ code: 'ERR_IPC_TIMEOUT' });
+    q.tryPut(5);
+    expect(await b.get({ timeout: 1000 })).toBe(5);
+    expect(c.tryGet()).toEqual({ ok: false });
+    q.tryPut(6);
+    expect(c.tryGet()).toEqual({ ok: true, value: 6 });
+    expect(q.size()).toBe(0);
+  });
+
   it('keeps FIFO order through many wrap-arounds of a small ring with items of every size', async () => {
     const q = track(new Queue<Uint8Array>({ capacityBytes: 4096, codec: 'bytes' }));
     let next = 0;

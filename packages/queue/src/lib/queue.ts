@@ -1467,9 +1467,13 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
    */
   #takeOne(raw: boolean): Taken | typeof NONE | typeof DECODED {
     const h = this.#h;
-    const head0 = Atomics.load(h, H_HEAD);
-    // TAIL as last read still says there is an item while HEAD is where we left it.
-    if ((head0 !== this.#myHead || head0 === this.#seenTail) && head0 === (this.#seenTail = Atomics.load(h, H_TAIL))) return NONE;
+    // While TAIL as last read is past where we left HEAD, there is an item, unless another consumer
+    // took it: the lock is taken without a look (under it, a moved HEAD makes us read TAIL again).
+    // Caught up, HEAD and TAIL are looked at first, so that an empty queue costs no lock.
+    if (this.#myHead === this.#seenTail) {
+      const head0 = Atomics.load(h, H_HEAD);
+      if (head0 === (this.#seenTail = Atomics.load(h, H_TAIL))) return NONE;
+    }
     const att = this.#att!;
     let result: Taken | typeof NONE | typeof DECODED = NONE;
     let freed = false;
@@ -1514,7 +1518,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         publishTake(h, oldHead, h[H_GET_COUNT]!, head, n);
         this.#myHead = head;
         freed = true;
-      }
+      } else if (!other) this.#myHead = oldHead; // empty: the next look goes without the lock
     } finally {
       att.unlock(H_GET_LOCK);
     }
