@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { deserialize, serialize } from 'node:v8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -115,6 +116,10 @@ describe('the structured fast path', () => {
           const back = decodeStructured(encodeStructured(v).slice());
           expect(back).toEqual(want);
           expect(JSON.stringify(back)).toBe(JSON.stringify(want));
+          // Plain objects, as `{}` makes them: the prototype, the constructor, what inspect shows.
+          expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+          expect((back as object).constructor).toBe(Object);
+          expect(inspect(back)).toBe(inspect(want));
         }
       }),
       { numRuns: 300 },

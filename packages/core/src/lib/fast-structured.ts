@@ -624,9 +624,6 @@ function newArray(len: number): unknown[] {
 const readShapeKeys: string[][] = new Array<string[]>(SHAPE_DEPTHS).fill(NO_KEYS);
 const readShapeBytes: Uint8Array[] = new Array<Uint8Array>(SHAPE_DEPTHS).fill(new Uint8Array(0));
 const readShapeEnds: Int32Array[] = new Array<Int32Array>(SHAPE_DEPTHS).fill(new Int32Array(0));
-// An object holding the shape's keys (values undefined): a decoded object starts as a copy of it,
-// so it is made with its final layout at once instead of growing by one property at a time.
-const readShapeTemplates: Array<Record<string, unknown>> = new Array<Record<string, unknown>>(SHAPE_DEPTHS).fill({});
 // The shape's key bytes as a DataView (compared a word at a time), and the last one-byte string
 // value seen under each key (a value that repeats, an enum or a name, is compared, not hashed).
 const readShapeViews: DataView[] = new Array<DataView>(SHAPE_DEPTHS).fill(new DataView(new ArrayBuffer(0)));
@@ -641,9 +638,7 @@ function readObject(depth: number): Record<string, unknown> {
   const strs = readShapeStrings[d]!;
   const ends = readShapeEnds[d]!;
   const kn = known.length;
-  // While the keys follow the shape, `o` is a copy of its template; once they do not, a plain
-  // object holding the keys read so far.
-  let o: Record<string, unknown> = kn > 0 ? { ...readShapeTemplates[d]! } : {};
+  const o = newPlainObject();
   let keys: Array<string | number> | undefined; // set once a key differs from the shape
   let from = 0;
   let n = 0;
@@ -662,7 +657,6 @@ function readObject(depth: number): Record<string, unknown> {
     if (b === T_END_OBJECT) {
       at++;
       if (readVarint() !== n) throw FALLBACK;
-      if (keys === undefined && n !== kn) o = leaveTemplate(o, known, n);
       if (shaped && (keys !== undefined || n !== kn)) learnReadShape(keys ?? known.slice(0, n), d);
       return o;
     }
@@ -725,10 +719,7 @@ function readObject(depth: number): Record<string, unknown> {
         }
       }
     }
-    if (keys === undefined) {
-      if (kn > 0) o = leaveTemplate(o, known, n);
-      keys = known.slice(0, n);
-    }
+    keys ??= known.slice(0, n);
     const key = readKey();
     keys.push(key);
     define(o, key, readValue(depth + 1));
@@ -738,7 +729,7 @@ function readObject(depth: number): Record<string, unknown> {
 
 /**
  * `o[key] = value` for the key at position `n` of a shape, from one store site per position: while
- * a stream of objects keeps one shape, each site sees one key and V8 compiles it to a field store,
+ * a stream of objects keeps one shape, each site sees one key and V8 compiles it to adding that field,
  * where a single site for every key would go megamorphic (a lookup by name per store, ~3x slower).
  */
 function storeAt(o: Record<string, unknown>, n: number, key: string, value: unknown): void {
@@ -763,12 +754,13 @@ function storeAt(o: Record<string, unknown>, n: number, key: string, value: unkn
   }
 }
 
-/** A plain object with the first `n` keys of a template copy `o` (the keys went another way). */
-function leaveTemplate(o: Record<string, unknown>, known: string[], n: number): Record<string, unknown> {
-  const fresh: Record<string, unknown> = {};
-  for (let i = 0; i < n; i++) fresh[known[i]!] = o[known[i]!];
-  return fresh;
-}
+// Decoded objects are made by `new PlainObject()`: the same object as `{}` (its prototype is
+// Object.prototype, its constructor Object), but V8 gives objects made by a constructor room for
+// their properties inside the object (a `{}` has room for 4, so a fifth key costs a second
+// allocation), and the stores that add the keys of a stable shape compile to map transitions.
+function PlainObject(): void {}
+PlainObject.prototype = Object.prototype;
+const newPlainObject = (): Record<string, unknown> => new (PlainObject as unknown as new () => Record<string, unknown>)();
 
 function learnReadShape(keys: Array<string | number>, d: number): void {
   const r = shapeRecords(keys);
@@ -778,12 +770,6 @@ function learnReadShape(keys: Array<string | number>, d: number): void {
   readShapeKeys[d] = (keys as string[]).map((k) => Object.keys({ [k]: 0 })[0]!);
   readShapeBytes[d] = r.bytes;
   readShapeEnds[d] = r.ends;
-  const t: Record<string, unknown> = {};
-  // A number then undefined in every field: the fields start out general (tagged), so storing a
-  // value of any type in a copy keeps its map, where a field made for undefined would change it.
-  for (const k of keys as string[]) t[k] = 0;
-  for (const k of keys as string[]) t[k] = undefined;
-  readShapeTemplates[d] = t;
   readShapeViews[d] = new DataView(r.bytes.buffer);
   readShapeStrings[d] = new Array<string>(keys.length).fill('');
 }
