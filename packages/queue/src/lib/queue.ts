@@ -2148,7 +2148,8 @@ function growBatch(need: number): void {
 /** Wakes the producers waiting for room, if any is armed (one wake-up per sleep). */
 /**
  * Under the get lock: moves HEAD from `oldHead` to `head` past `n` items. The journal words and
- * GET_COUNT are plain stores, published by the seq-cst stores that follow (HEAD, the unlock); the HEAD store is the commit, and a waiter that recovers the lock from a dead holder
+ * GET_COUNT are plain stores, published by the seq-cst stores that follow (HEAD, the unlock); the
+ * HEAD store is the commit, and a waiter that recovers the lock from a dead holder
  * rolls a valid journal back and rewrites GET_COUNT from it (recoverGet). A GET_COUNT read early
  * is the old one: it over-counts the items queued, which only makes a producer wait for a maxsize
  * slot a moment longer.
