@@ -42,6 +42,23 @@ describe('the structured fast path', () => {
     }
     const back = decodeStructured(encodeStructured({ a: shared, b: shared })) as { a: object; b: object };
     expect(back.a).toBe(back.b); // identity kept, as structured clone does
+    // The root is not tracked as seen: cycles back to it end at the depth bound, and come out exact.
+    const wide: Record<string, unknown> = { a: 1, b: 'x', list: [1, 2] };
+    wide.inner = { back: wide, n: 2 };
+    wide.self = wide;
+    const ring: unknown[] = [1];
+    ring.push(ring, { up: ring });
+    for (const v of [wide, ring]) {
+      const again = decodeStructured(encodeStructured(v)) as Record<string, unknown> & unknown[];
+      expect(again).toEqual(deserialize(serialize(v)));
+      if (Array.isArray(v)) {
+        expect(again[1]).toBe(again);
+        expect((again[2] as { up: unknown }).up).toBe(again);
+      } else {
+        expect(again.self).toBe(again);
+        expect((again.inner as { back: unknown }).back).toBe(again);
+      }
+    }
   });
 
   it('refuses what structured clone refuses with ERR_IPC_ENCODE, and bad bytes with ERR_IPC_DECODE', () => {

@@ -303,7 +303,9 @@ function writeValue(v: unknown, depth: number): void {
     buf[pos++] = T_NULL;
     return;
   }
-  if (depth > 64 || wasSeen(v)) throw FALLBACK; // deep, shared or cyclic: keep identity semantics exact
+  // Deep, shared or cyclic: node:v8 keeps identity exact. The value at the root is not tracked: it
+  // can only come again inside itself, a cycle, which the depth bound ends (a fallback either way).
+  if (depth > 64 || (depth > 0 && wasSeen(v))) throw FALLBACK;
   if (Array.isArray(v)) {
     // Any array, whatever its prototype: V8 writes an Array subclass instance as a plain array too.
     const len = v.length;
