@@ -1461,9 +1461,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
 
   /**
    * Takes the next item, for get/tryGet: {@link Queue.#take} of one item without its arrays. An
-   * in-line record of plain data is decoded straight from the ring (DECODED: the value is in
-   * #decoded), other in-line records are copied out; other kinds go to #take. The journal words
-   * are plain stores, published by the seq-cst stores that follow (HEAD, the unlock).
+   * in-line record of plain data is staged under the lock and decoded after it (DECODED: the value
+   * is in #decoded), other in-line records are copied out; other kinds go to #take.
    */
   #takeOne(raw: boolean): Taken | typeof NONE | typeof DECODED {
     const h = this.#h;
@@ -2145,7 +2144,6 @@ function growBatch(need: number): void {
   batch32 = new Int32Array(batchBuf.buffer);
 }
 
-/** Wakes the producers waiting for room, if any is armed (one wake-up per sleep). */
 /**
  * Under the get lock: moves HEAD from `oldHead` to `head` past `n` items. The journal words and
  * GET_COUNT are plain stores, published by the seq-cst stores that follow (HEAD, the unlock); the
@@ -2160,12 +2158,7 @@ function publishTake(h: Int32Array, oldHead: number, oldCount: number, head: num
   h[H_JG_OLD_COUNT] = oldCount;
   h[H_JG_NEW_HEAD] = head;
   h[H_JG_NEW_COUNT] = newCount;
-  // A plain store, in program order: only a holder that took the lock from a dead one reads the
-  // journal, and a killed process's stores up to where it stopped are all there (see publishPut).
-  h[H_JG_VALID] = 1;
-  h[H_GET_COUNT] = newCount;
-  Atomics.store(h, H_HEAD, head);
-  h[H_JG_VALID] = 0;
+  commitJournaled(h, H_JG_VALID, H_GET_COUNT, newCount, H_HEAD, head);
 }
 
 /**
@@ -2177,28 +2170,39 @@ function publishTake(h: Int32Array, oldHead: number, oldCount: number, head: num
 function publishPut(h: Int32Array, tail: number, count: number): void {
   h[H_JP_TAIL] = tail;
   h[H_JP_COUNT] = count;
-  // A plain store: the journal is read only by a holder that took the lock from a dead one, and a
-  // killed process leaves every store it made up to where it stopped, in program order (V8 keeps
-  // typed-array stores in order and does not drop this one: the Atomics.store below is a call).
-  h[H_JP_VALID] = 1;
-  h[H_PUT_COUNT] = count;
-  Atomics.store(h, H_TAIL, tail);
-  h[H_JP_VALID] = 0;
+  commitJournaled(h, H_JP_VALID, H_PUT_COUNT, count, H_TAIL, tail);
+}
+
+/**
+ * The end of a journaled commit (the journal words written): the journal's valid flag, the count,
+ * the position (the commit, seq-cst), the flag cleared. The flag is a plain store: the journal is
+ * read only by a holder that took the lock from a dead one, and a killed process leaves every store
+ * it made up to where it stopped, in program order (V8 keeps typed-array stores in order and cannot
+ * drop the flag's first store: the Atomics.store after it is a call).
+ */
+function commitJournaled(h: Int32Array, valid: number, countAt: number, count: number, posAt: number, pos: number): void {
+  h[valid] = 1;
+  h[countAt] = count;
+  Atomics.store(h, posAt, pos);
+  h[valid] = 0;
 }
 
 /** Wakes a consumer parked on an empty queue, if one armed the wake-up. */
 function wakeNotEmpty(h: Int32Array): void {
   // Called right after the commit's unlock: its store is the fence that orders this load after TAIL's.
-  if (loadAfterFence(h, H_GET_ARMED) !== 0 && Atomics.exchange(h, H_GET_ARMED, 0) !== 0) {
-    Atomics.add(h, H_NOT_EMPTY, 1);
-    notify(h, H_NOT_EMPTY);
-  }
+  if (loadAfterFence(h, H_GET_ARMED) !== 0) wakeArmed(h, H_GET_ARMED, H_NOT_EMPTY);
 }
 
+/** Wakes the producers waiting for room, if any is armed (one wake-up per sleep). */
 function wakeNotFull(h: Int32Array): void {
-  if (Atomics.load(h, H_PUT_ARMED) !== 0 && Atomics.exchange(h, H_PUT_ARMED, 0) !== 0) {
-    Atomics.add(h, H_NOT_FULL, 1);
-    notify(h, H_NOT_FULL);
+  if (Atomics.load(h, H_PUT_ARMED) !== 0) wakeArmed(h, H_PUT_ARMED, H_NOT_FULL);
+}
+
+// Disarms the wake-up at `armed` (only one waker gets it) and wakes the waiters on `seq`.
+function wakeArmed(h: Int32Array, armed: number, seq: number): void {
+  if (Atomics.exchange(h, armed, 0) !== 0) {
+    Atomics.add(h, seq, 1);
+    notify(h, seq);
   }
 }
 
