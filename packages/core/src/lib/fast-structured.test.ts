@@ -143,6 +143,19 @@ describe('the structured fast path', () => {
     );
   });
 
+  // Shapes seen before come back from a table (bounded: it is emptied when full).
+  it('switches between message types of different shapes, more of them than the shape table holds, exactly', () => {
+    const types = Array.from({ length: 600 }, (_, t) => ({ [`k${t}`]: t, kind: 'x', [`z${t % 7}`]: [t] }));
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < types.length; i += round + 1) {
+        const v = types[i]!;
+        const back = decodeStructured(encodeStructured(v).slice());
+        expect(back).toEqual(v);
+        expect(Object.keys(back as object)).toEqual(Object.keys(v));
+      }
+    }
+  });
+
   it('reads from views of one buffer at different offsets, and from shared memory', () => {
     const items = [{ id: 1, name: 'ab', score: 1.5 }, { id: 2, name: 'cd', score: -2.25 }, { id: 3, name: 'ab', score: 7 }];
     const encoded = items.map((v) => encodeStructured(v).slice());

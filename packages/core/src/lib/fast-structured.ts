@@ -167,15 +167,31 @@ function writeTwoByte(s: string): void {
   }
 }
 
-// Shape cache for objects, one entry per nesting depth: the last key list written at that depth
-// and those keys' encodings back to back, copied instead of encoded again while the keys come in
-// the same order (compared by identity first: objects of one shape hand out the same key strings).
+// Shapes: a key list and those keys' encodings back to back, copied (encoder) or compared
+// (decoder) a word at a time instead of encoded or read again while the keys come in the same order.
+// Each end keeps the last shape per nesting depth; shapes seen before are kept in `shapeTable`, so
+// a stream that alternates between a few message types switches shapes without building them again.
 const SHAPE_DEPTHS = 8;
 const SHAPE_MAX_KEYS = 32;
+const SHAPE_TABLE_MAX = 256;
 const NO_KEYS: string[] = [];
-const shapeKeys: string[][] = new Array<string[]>(SHAPE_DEPTHS).fill(NO_KEYS);
-const shapeEnds: Int32Array[] = new Array<Int32Array>(SHAPE_DEPTHS).fill(new Int32Array(0));
-const shapeViews: DataView[] = new Array<DataView>(SHAPE_DEPTHS).fill(new DataView(new ArrayBuffer(0)));
+
+interface Shape {
+  /** The keys, as V8's internalized strings (what a property key becomes; see {@link shapeOf}). */
+  readonly keys: string[];
+  /** Each key as a one-byte string record, back to back, padded to whole words plus one. */
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  /** Where each key's record ends in `bytes`. */
+  readonly ends: Int32Array;
+  /** The decoder's last one-byte string value under each key (compared before the string cache). */
+  readonly strings: string[];
+}
+
+const NO_SHAPE: Shape = { keys: NO_KEYS, bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)), ends: new Int32Array(0), strings: NO_KEYS };
+const shapeTable = new Map<string, Shape>();
+// The encoder's shape per depth (compared by identity first: objects of one shape hand out the same key strings).
+const writeShapes: Shape[] = new Array<Shape>(SHAPE_DEPTHS).fill(NO_SHAPE);
 
 // Checked once per encode: an enumerable property on Object.prototype would show up in for-in.
 let forInOwn = true;
@@ -192,11 +208,12 @@ function writeObject(v: Record<string, unknown>, depth: number): void {
   let n = 0;
   if (depth < SHAPE_DEPTHS && forInOwn) {
     // for-in reads each value by the enum cache (no key array, no keyed lookup) on fast objects.
-    const known = shapeKeys[depth]!;
+    const shape = writeShapes[depth]!;
+    const known = shape.keys;
     const kn = known.length;
     let missKeys: string[] | undefined;
-    const kv = shapeViews[depth]!;
-    const ends = shapeEnds[depth]!;
+    const kv = shape.view;
+    const ends = shape.ends;
     let from = 0;
     for (const key in v) {
       if (missKeys === undefined && n < kn && known[n] === key) {
@@ -224,7 +241,7 @@ function writeObject(v: Record<string, unknown>, depth: number): void {
       } else writeValue(val, depth + 1);
       n++;
     }
-    if (missKeys !== undefined || n !== kn) learnShape(missKeys ?? known.slice(0, n), depth);
+    if (missKeys !== undefined || n !== kn) writeShapes[depth] = shapeOf(missKeys ?? known.slice(0, n)) ?? writeShapes[depth]!;
   } else {
     const keys = Object.keys(v);
     n = keys.length;
@@ -240,11 +257,11 @@ function writeObject(v: Record<string, unknown>, depth: number): void {
 }
 
 /**
- * The encoded key bytes of a shape (each key as a one-byte string record) and where each key's
- * record ends, or undefined when the keys are too many, not all short one-byte strings, or include
- * `__proto__` (written and read the slow way, as an own property).
+ * The shape of `keys`, from the table or made and kept there; undefined when the keys are too
+ * many, not all short one-byte strings, or include `__proto__` (written and read the slow way, as
+ * an own property).
  */
-function shapeRecords(keys: ReadonlyArray<string | number>): { bytes: Uint8Array; ends: Int32Array } | undefined {
+function shapeOf(keys: ReadonlyArray<string | number>): Shape | undefined {
   const n = keys.length;
   if (n > SHAPE_MAX_KEYS) return undefined;
   let total = 0;
@@ -254,7 +271,10 @@ function shapeRecords(keys: ReadonlyArray<string | number>): { bytes: Uint8Array
     for (let j = 0; j < k.length; j++) if (k.charCodeAt(j) > 0xff) return undefined;
     total += 2 + k.length;
   }
-  // Padded to whole words, plus one: read and copied a word at a time.
+  // Keys are one-byte strings: joined by a wider character, the list is told apart from any other.
+  const id = keys.join('\u0100');
+  const known = shapeTable.get(id);
+  if (known !== undefined) return known;
   const bytes = new Uint8Array((total + 7) & ~3);
   const ends = new Int32Array(n);
   let o = 0;
@@ -265,16 +285,18 @@ function shapeRecords(keys: ReadonlyArray<string | number>): { bytes: Uint8Array
     for (let j = 0; j < k.length; j++) bytes[o++] = k.charCodeAt(j);
     ends[i] = o;
   }
-  return { bytes, ends };
-}
-
-/** Keeps `keys` as the shape at `depth` when {@link shapeRecords} can encode them. */
-function learnShape(keys: string[], depth: number): void {
-  const r = shapeRecords(keys);
-  if (r === undefined) return;
-  shapeKeys[depth] = keys;
-  shapeEnds[depth] = r.ends;
-  shapeViews[depth] = new DataView(r.bytes.buffer);
+  // A key read from the bytes is a string built here: as a property key V8 would look it up in its
+  // string table at every store. Object.keys hands out the internalized one.
+  const shape: Shape = {
+    keys: (keys as string[]).map((k) => Object.keys({ [k]: 0 })[0]!),
+    bytes,
+    view: new DataView(bytes.buffer),
+    ends,
+    strings: new Array<string>(n).fill(''),
+  };
+  if (shapeTable.size >= SHAPE_TABLE_MAX) shapeTable.clear();
+  shapeTable.set(id, shape);
+  return shape;
 }
 
 function writeValue(v: unknown, depth: number): void {
@@ -621,24 +643,19 @@ function newArray(len: number): unknown[] {
   }
 }
 
-// The decoder's shape cache, one entry per depth: the last object's keys and their encodings.
-// A key whose bytes equal the cached encoding at its position is that cached string, no hashing.
-const readShapeKeys: string[][] = new Array<string[]>(SHAPE_DEPTHS).fill(NO_KEYS);
-const readShapeBytes: Uint8Array[] = new Array<Uint8Array>(SHAPE_DEPTHS).fill(new Uint8Array(0));
-const readShapeEnds: Int32Array[] = new Array<Int32Array>(SHAPE_DEPTHS).fill(new Int32Array(0));
-// The shape's key bytes as a DataView (compared a word at a time), and the last one-byte string
-// value seen under each key (a value that repeats, an enum or a name, is compared, not hashed).
-const readShapeViews: DataView[] = new Array<DataView>(SHAPE_DEPTHS).fill(new DataView(new ArrayBuffer(0)));
-const readShapeStrings: string[][] = new Array<string[]>(SHAPE_DEPTHS).fill(NO_KEYS);
+// The decoder's shape per depth: the last object's. A key whose bytes equal the shape's at its
+// position is the shape's (internalized) key, no hashing.
+const readShapes: Shape[] = new Array<Shape>(SHAPE_DEPTHS).fill(NO_SHAPE);
 
 function readObject(depth: number): Record<string, unknown> {
   const d = depth < SHAPE_DEPTHS ? depth : 0;
   const shaped = depth < SHAPE_DEPTHS;
-  const known = shaped ? readShapeKeys[d]! : NO_KEYS;
-  const kb = readShapeBytes[d]!;
-  const kv = readShapeViews[d]!;
-  const strs = readShapeStrings[d]!;
-  const ends = readShapeEnds[d]!;
+  const shape = shaped ? readShapes[d]! : NO_SHAPE;
+  const known = shape.keys;
+  const kb = shape.bytes;
+  const kv = shape.view;
+  const strs = shape.strings;
+  const ends = shape.ends;
   const kn = known.length;
   const o = newPlainObject();
   let keys: Array<string | number> | undefined; // set once a key differs from the shape
@@ -659,7 +676,7 @@ function readObject(depth: number): Record<string, unknown> {
     if (b === T_END_OBJECT) {
       at++;
       if (readVarint() !== n) throw FALLBACK;
-      if (shaped && (keys !== undefined || n !== kn)) learnReadShape(keys ?? known.slice(0, n), d);
+      if (shaped && (keys !== undefined || n !== kn)) readShapes[d] = shapeOf(keys ?? known.slice(0, n)) ?? readShapes[d]!;
       return o;
     }
     if (keys === undefined && n < kn) {
@@ -714,7 +731,7 @@ function readObject(depth: number): Record<string, unknown> {
             at = p;
             v = readValue(depth + 1);
           }
-          // Never '__proto__' (learnReadShape leaves such shapes out): a plain store is right.
+          // Never '__proto__' (shapeOf leaves such shapes out): a plain store is right.
           storeAt(o, n, known[n]!, v);
           n++;
           continue;
@@ -763,18 +780,6 @@ function storeAt(o: Record<string, unknown>, n: number, key: string, value: unkn
 function PlainObject(): void {}
 PlainObject.prototype = Object.prototype;
 const newPlainObject = (): Record<string, unknown> => new (PlainObject as unknown as new () => Record<string, unknown>)();
-
-function learnReadShape(keys: Array<string | number>, d: number): void {
-  const r = shapeRecords(keys);
-  if (r === undefined) return;
-  // The keys as V8's internalized strings (what a property key becomes): a store with a key read
-  // from the bytes, a string built here, would have V8 look it up in its string table each time.
-  readShapeKeys[d] = (keys as string[]).map((k) => Object.keys({ [k]: 0 })[0]!);
-  readShapeBytes[d] = r.bytes;
-  readShapeEnds[d] = r.ends;
-  readShapeViews[d] = new DataView(r.bytes.buffer);
-  readShapeStrings[d] = new Array<string>(keys.length).fill('');
-}
 
 function define(o: Record<string, unknown>, key: string | number, value: unknown): void {
   const k = typeof key === 'string' ? key : String(key);
