@@ -143,6 +143,29 @@ describe('the structured fast path', () => {
     );
   });
 
+  // The decoder keeps the last value under each key and hands it out again when the bytes are the
+  // same: values drawn from a small pool repeat often, change after runs, and arrays handed out are
+  // the caller's own (mutating one must not show in the next item, which has the same bytes).
+  it('hands out a value kept from the last item only when its bytes are the same, and arrays as new copies', () => {
+    const pool = fc.constantFrom<unknown>(0, -0, 1, NaN, 1.5, -1.5, 'item', 'itex', 'a', '', true, false, null, undefined, ['a', 'b'], ['a', 'c'], [1, -0], [0, 0], [], { k: 1 }, 'x'.repeat(40));
+    const item = fc.record({ id: fc.integer(), name: pool, tags: pool, score: pool, ok: pool });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(item, fc.integer({ min: 1, max: 40 })), { minLength: 1, maxLength: 12 }), (runs) => {
+        for (const [v, times] of runs) {
+          for (let i = 0; i < times; i++) {
+            const want = deserialize(serialize(v)) as Record<string, unknown>;
+            const back = decodeStructured(encodeStructured(v).slice()) as Record<string, unknown>;
+            expect(back).toEqual(want);
+            for (const k of Object.keys(want)) expect(Object.is(back[k], want[k]) || typeof want[k] === 'object').toBe(true);
+            // The caller owns what it got: mutate it; the next item must not see it.
+            for (const k of Object.keys(back)) if (Array.isArray(back[k])) (back[k] as unknown[]).push('mutated');
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   // Shapes seen before come back from a table (bounded: it is emptied when full).
   it('switches between message types of different shapes, more of them than the shape table holds, exactly', () => {
     const types = Array.from({ length: 600 }, (_, t) => ({ [`k${t}`]: t, kind: 'x', [`z${t % 7}`]: [t] }));

@@ -176,19 +176,56 @@ const SHAPE_MAX_KEYS = 32;
 const SHAPE_TABLE_MAX = 256;
 const NO_KEYS: string[] = [];
 
+/**
+ * The decoder's memory of the last value under each key of a shape: the key's record followed by
+ * that value's bytes, in the key's slot of `bytes`. A key and its value are compared with the slot
+ * in one run of words and, when they are the same bytes, the value kept is handed out (a copy for
+ * an array) instead of being read again. Values of up to {@link VALUE_CACHE_MAX} bytes are kept:
+ * primitives, and arrays of primitives. (An encoder-side twin, comparing values and copying their
+ * bytes, measured slower than writing them: not kept.)
+ */
+interface ValueCache {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  /** Bytes of each slot in use: the key's record, plus the kept value's when `kind` is not NONE. */
+  readonly len: Int32Array;
+  /** The value kept under each key (an array as a private copy). */
+  readonly vals: unknown[];
+  /** KEPT_NONE, KEPT_VALUE (primitive: handed out as is) or KEPT_ARRAY (an array: copied). */
+  readonly kind: Uint8Array;
+  /** Visits left during which a key whose value changed keeps no value (values that change every time cost no copy). */
+  readonly skip: Uint8Array;
+}
+
 interface Shape {
   /** The keys, as V8's internalized strings (what a property key becomes; see {@link shapeOf}). */
   readonly keys: string[];
-  /** Each key as a one-byte string record, back to back, padded to whole words plus one. */
+  /** Each key as a one-byte string record, back to back, padded to whole words plus one (the encoder's). */
   readonly bytes: Uint8Array;
   readonly view: DataView;
   /** Where each key's record ends in `bytes`. */
   readonly ends: Int32Array;
-  /** The decoder's last one-byte string value under each key (compared before the string cache). */
-  readonly strings: string[];
+  /** Where each key's slot starts in the decoder's cache (a multiple of 4). */
+  readonly slot: Int32Array;
+  /** The length of each key's record (a one-byte string: tag, length, characters). */
+  readonly keyLen: Int32Array;
+  readonly dec: ValueCache;
 }
 
-const NO_SHAPE: Shape = { keys: NO_KEYS, bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)), ends: new Int32Array(0), strings: NO_KEYS };
+const KEPT_NONE = 0;
+const KEPT_VALUE = 1;
+const KEPT_ARRAY = 2;
+/** The longest value bytes a shape's cache keeps under a key. */
+const VALUE_CACHE_MAX = 32;
+/** How many visits a key whose kept value changed goes without keeping one. */
+const VALUE_SKIP = 32;
+
+function valueCache(size: number, n: number): ValueCache {
+  const bytes = new Uint8Array(size);
+  return { bytes, view: new DataView(bytes.buffer), len: new Int32Array(n), vals: new Array<unknown>(n).fill(undefined), kind: new Uint8Array(n), skip: new Uint8Array(n) };
+}
+
+const NO_SHAPE: Shape = { keys: NO_KEYS, bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)), ends: new Int32Array(0), slot: new Int32Array(0), keyLen: new Int32Array(0), dec: valueCache(0, 0) };
 const shapeTable = new Map<string, Shape>();
 // The encoder's shape per depth (compared by identity first: objects of one shape hand out the same key strings).
 const writeShapes: Shape[] = new Array<Shape>(SHAPE_DEPTHS).fill(NO_SHAPE);
@@ -265,11 +302,13 @@ function shapeOf(keys: ReadonlyArray<string | number>): Shape | undefined {
   const n = keys.length;
   if (n > SHAPE_MAX_KEYS) return undefined;
   let total = 0;
+  let size = 0;
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
     if (typeof k !== 'string' || k.length >= 0x80 || k === '__proto__') return undefined;
     for (let j = 0; j < k.length; j++) if (k.charCodeAt(j) > 0xff) return undefined;
     total += 2 + k.length;
+    size += (2 + k.length + VALUE_CACHE_MAX + 3) & ~3;
   }
   // Keys are one-byte strings: joined by a wider character, the list is told apart from any other.
   const id = keys.join('\u0100');
@@ -277,26 +316,43 @@ function shapeOf(keys: ReadonlyArray<string | number>): Shape | undefined {
   if (known !== undefined) return known;
   const bytes = new Uint8Array((total + 7) & ~3);
   const ends = new Int32Array(n);
+  const slot = new Int32Array(n);
+  const keyLen = new Int32Array(n);
+  const dec = valueCache(size, n);
   let o = 0;
+  let c = 0;
   for (let i = 0; i < n; i++) {
     const k = keys[i] as string;
     bytes[o++] = T_ONE_BYTE;
     bytes[o++] = k.length;
     for (let j = 0; j < k.length; j++) bytes[o++] = k.charCodeAt(j);
     ends[i] = o;
+    slot[i] = c;
+    keyLen[i] = 2 + k.length;
+    dec.bytes.set(bytes.subarray(o - keyLen[i]!, o), c);
+    dec.len[i] = keyLen[i]!;
+    c += (2 + k.length + VALUE_CACHE_MAX + 3) & ~3;
   }
   // A key read from the bytes is a string built here: as a property key V8 would look it up in its
   // string table at every store. Object.keys hands out the internalized one.
-  const shape: Shape = {
-    keys: (keys as string[]).map((k) => Object.keys({ [k]: 0 })[0]!),
-    bytes,
-    view: new DataView(bytes.buffer),
-    ends,
-    strings: new Array<string>(n).fill(''),
-  };
+  const shape: Shape = { keys: (keys as string[]).map((k) => Object.keys({ [k]: 0 })[0]!), bytes, view: new DataView(bytes.buffer), ends, slot, keyLen, dec };
   if (shapeTable.size >= SHAPE_TABLE_MAX) shapeTable.clear();
   shapeTable.set(id, shape);
   return shape;
+}
+
+/**
+ * How a value may be kept in a shape's cache: KEPT_VALUE for a primitive, KEPT_ARRAY for an array
+ * of at most 8 primitives, else KEPT_NONE.
+ */
+function keepable(v: unknown): number {
+  if (typeof v !== 'object' || v === null) return KEPT_VALUE;
+  if (!Array.isArray(v) || v.length > 8) return KEPT_NONE;
+  for (let i = 0; i < v.length; i++) {
+    const e: unknown = v[i];
+    if (typeof e === 'object' && e !== null) return KEPT_NONE;
+  }
+  return KEPT_ARRAY;
 }
 
 function writeValue(v: unknown, depth: number): void {
@@ -644,7 +700,8 @@ function newArray(len: number): unknown[] {
 }
 
 // The decoder's shape per depth: the last object's. A key whose bytes equal the shape's at its
-// position is the shape's (internalized) key, no hashing.
+// position is the shape's (internalized) key, no hashing; a value whose bytes equal the last one's
+// under that key is the same value.
 const readShapes: Shape[] = new Array<Shape>(SHAPE_DEPTHS).fill(NO_SHAPE);
 
 function readObject(depth: number): Record<string, unknown> {
@@ -652,84 +709,94 @@ function readObject(depth: number): Record<string, unknown> {
   const shaped = depth < SHAPE_DEPTHS;
   const shape = shaped ? readShapes[d]! : NO_SHAPE;
   const known = shape.keys;
-  const kb = shape.bytes;
-  const kv = shape.view;
-  const strs = shape.strings;
-  const ends = shape.ends;
+  const slots = shape.slot;
+  const keyLens = shape.keyLen;
+  const cache = shape.dec;
+  const cb = cache.bytes;
+  const cv = cache.view;
+  const keptLen = cache.len;
+  const keptKind = cache.kind;
+  const skips = cache.skip;
   const kn = known.length;
+  // The source and the read position in locals (registers): `at` is written back around calls.
+  const s = src;
+  const e = end;
+  const sv = srcView;
+  const sb = srcBase;
+  let q = at;
   const o = newPlainObject();
   let keys: Array<string | number> | undefined; // set once a key differs from the shape
-  let from = 0;
   let n = 0;
   for (;;) {
-    if (at >= end) throw FALLBACK;
-    const b = src[at]!;
+    if (q >= e) throw FALLBACK;
+    const b = s[q]!;
     if (b === T_PADDING) {
-      at++;
-      continue;
-    }
-    if (b === T_VERIFY_COUNT) {
-      at++;
-      readVarint();
+      q++;
       continue;
     }
     if (b === T_END_OBJECT) {
-      at++;
+      at = q + 1;
       if (readVarint() !== n) throw FALLBACK;
       if (shaped && (keys !== undefined || n !== kn)) readShapes[d] = shapeOf(keys ?? known.slice(0, n)) ?? readShapes[d]!;
       return o;
     }
     if (keys === undefined && n < kn) {
-      const to = ends[n]!;
-      const a = at;
-      if (a + (to - from) <= end) {
-        const s = src;
-        const sv = srcView;
-        const base = srcBase + a - from;
-        let j = from;
-        if (to - from >= 4) {
+      const ks = slots[n]!;
+      const kl = keyLens[n]!;
+      // The key and the value kept under it, or the key alone where the kept value cannot fit.
+      let len = keptLen[n]!;
+      if (q + len > e) len = kl;
+      if (q + len <= e) {
+        // m: how many bytes from q are known to equal the slot's.
+        let m = 0;
+        if (len >= 4) {
           // Whole words, then the last four bytes as one more word (overlapping the one before).
-          while (j + 4 <= to && sv.getInt32(base + j, true) === kv.getInt32(j, true)) j += 4;
-          if (j < to && j + 4 > to && sv.getInt32(base + to - 4, true) === kv.getInt32(to - 4, true)) j = to;
-        } else while (j < to && s[a + j - from] === kb[j]) j++;
-        if (j === to) {
-          let p = a + (to - from);
-          from = to;
-          // The common values read here, in locals; the others through readValue.
+          const base = sb + q;
+          while (m + 4 <= len && sv.getInt32(base + m, true) === cv.getInt32(ks + m, true)) m += 4;
+          if (m < len && m + 4 > len && sv.getInt32(base + len - 4, true) === cv.getInt32(ks + len - 4, true)) m = len;
+        } else while (m < len && s[q + m] === cb[ks + m]) m++;
+        while (m < kl && s[q + m] === cb[ks + m]) m++;
+        if (m >= kl) {
           let v: unknown;
-          const tag = p + 1 < end ? s[p]! : -1;
-          if (tag === T_INT32 && s[p + 1]! < 0x80) {
-            const z = s[p + 1]!;
-            v = (z >>> 1) ^ -(z & 1);
-            at = p + 2;
-          } else if (tag === T_TRUE) {
-            v = true;
-            at = p + 1;
-          } else if (tag === T_FALSE) {
-            v = false;
-            at = p + 1;
-          } else if (tag === T_NULL) {
-            v = null;
-            at = p + 1;
-          } else if (tag === T_DOUBLE && p + 9 <= end) {
-            v = srcView.getFloat64(srcBase + p + 1, true);
-            at = p + 9;
-          } else if (tag === T_ONE_BYTE && s[p + 1]! < 0x80) {
-            const len = s[p + 1]!;
-            const c = strs[n]!;
-            p += 2;
-            let i = 0;
-            if (c.length === len && p + len <= end) while (i < len && c.charCodeAt(i) === s[p + i]) i++;
-            if (i === len && c.length === len) {
-              v = c;
-              at = p + len;
-            } else {
-              at = p;
-              v = strs[n] = readOneByte(len);
-            }
+          const kept = keptKind[n]!;
+          if (m === len && kept !== KEPT_NONE && len > kl) {
+            // The same bytes as the last value under this key: the same value (an array, copied).
+            v = cache.vals[n];
+            if (kept === KEPT_ARRAY) v = (v as unknown[]).slice();
+            q += len;
           } else {
-            at = p;
-            v = readValue(depth + 1);
+            const p = q + kl;
+            // The common values read here; the others through readValue.
+            const tag = p + 1 < e ? s[p]! : -1;
+            if (tag === T_INT32 && s[p + 1]! < 0x80) {
+              const z = s[p + 1]!;
+              v = (z >>> 1) ^ -(z & 1);
+              q = p + 2;
+            } else if (tag === T_TRUE) {
+              v = true;
+              q = p + 1;
+            } else if (tag === T_FALSE) {
+              v = false;
+              q = p + 1;
+            } else if (tag === T_NULL) {
+              v = null;
+              q = p + 1;
+            } else if (tag === T_DOUBLE && p + 9 <= e) {
+              v = sv.getFloat64(sb + p + 1, true);
+              q = p + 9;
+            } else {
+              if (tag === T_ONE_BYTE && s[p + 1]! < 0x80) {
+                at = p + 2;
+                v = readOneByte(s[p + 1]!);
+              } else {
+                at = p;
+                v = readValue(depth + 1);
+              }
+              q = at;
+            }
+            // A key whose kept value keeps changing keeps none for a while: no copy per value.
+            if (kept === KEPT_NONE && skips[n]! > 0) skips[n]!--;
+            else keepValue(cache, n, ks + kl, kl, kept, v, s, p, q);
           }
           // Never '__proto__' (shapeOf leaves such shapes out): a plain store is right.
           storeAt(o, n, known[n]!, v);
@@ -738,12 +805,43 @@ function readObject(depth: number): Record<string, unknown> {
         }
       }
     }
+    at = q;
+    if (b === T_VERIFY_COUNT) {
+      at++;
+      readVarint();
+      q = at;
+      continue;
+    }
     keys ??= known.slice(0, n);
     const key = readKey();
     keys.push(key);
     define(o, key, readValue(depth + 1));
+    q = at;
     n++;
   }
+}
+
+/**
+ * After value `v` under key `n` was read from `s[p, q)` (the key's record is `kl` bytes; the
+ * value's bytes go at `to` in the cache) because it was not the kept one (`kept`: what was kept):
+ * keeps `v` (an array as a private copy) and its bytes; when a kept value changed, keeps none and
+ * skips keeping for {@link VALUE_SKIP} visits.
+ */
+function keepValue(cache: ValueCache, n: number, to: number, kl: number, kept: number, v: unknown, s: Uint8Array, p: number, q: number): void {
+  const vl = q - p;
+  if (kept !== KEPT_NONE) cache.skip[n] = VALUE_SKIP;
+  const kind = vl <= VALUE_CACHE_MAX ? keepable(v) : KEPT_NONE;
+  if (kind === KEPT_NONE || kept !== KEPT_NONE) {
+    cache.kind[n] = KEPT_NONE;
+    cache.len[n] = kl;
+    cache.vals[n] = undefined;
+    return;
+  }
+  const b = cache.bytes;
+  for (let i = 0; i < vl; i++) b[to + i] = s[p + i]!;
+  cache.vals[n] = kind === KEPT_ARRAY ? (v as unknown[]).slice() : v;
+  cache.kind[n] = kind;
+  cache.len[n] = kl + vl;
 }
 
 /**
