@@ -39,6 +39,27 @@ const TSO = process.arch === 'x64' || process.arch === 'ia32';
  */
 export const loadAfterFence: (h: Int32Array, index: number) => number = TSO ? (h, index) => h[index]! : (h, index) => Atomics.load(h, index);
 
+/**
+ * A first look at a shared word that is read again under a lock before anything depends on it
+ * (HEAD and TAIL before a take): a stale value only costs a second look. A plain load on x86, where
+ * loads are not reordered with each other; `Atomics.load` elsewhere. Not for a loop that waits for
+ * the word to change (a plain load there may be hoisted out of the loop).
+ */
+export const peekWord: (h: Int32Array, index: number) => number = loadAfterFence;
+
+/**
+ * Stores a shared word that this thread's unlock (an `Atomics.store`) follows in straight-line code:
+ * on x86 a plain store, which becomes visible after the stores before it and before the unlock (the
+ * unlock is the fence that the lock's waiters need); `Atomics.store` elsewhere.
+ */
+export const storeBeforeUnlock: (h: Int32Array, index: number, value: number) => void = TSO
+  ? (h, index, value) => {
+      h[index] = value;
+    }
+  : (h, index, value) => {
+      Atomics.store(h, index, value);
+    };
+
 // About 10-20 us of polling: longer than a critical section (a decode or a small copy), shorter than
 // a futex sleep and wake-up.
 const SPINS = 2000;

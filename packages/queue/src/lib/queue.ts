@@ -70,7 +70,7 @@ import {
   VERSION,
   recordBytes,
 } from './layout.js';
-import { Attachment, loadAfterFence } from './lock.js';
+import { Attachment, loadAfterFence, peekWord, storeBeforeUnlock } from './lock.js';
 
 // The structured codec's fast path (in @ipc/core): the queue encodes straight into its ring.
 const { NOT_PLAIN, decodePlainAt, decodeStructured, encodeStructured, encodeToScratch, scratch, scratch32 } = structuredFast;
@@ -1470,8 +1470,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     // took it: the lock is taken without a look (under it, a moved HEAD makes us read TAIL again).
     // Caught up, HEAD and TAIL are looked at first, so that an empty queue costs no lock.
     if (this.#myHead === this.#seenTail) {
-      const head0 = Atomics.load(h, H_HEAD);
-      if (head0 === (this.#seenTail = Atomics.load(h, H_TAIL))) return NONE;
+      const head0 = peekWord(h, H_HEAD);
+      if (head0 === (this.#seenTail = peekWord(h, H_TAIL))) return NONE;
     }
     const att = this.#att!;
     let result: Taken | typeof NONE | typeof DECODED = NONE;
@@ -2174,16 +2174,19 @@ function publishPut(h: Int32Array, tail: number, count: number): void {
 }
 
 /**
- * The end of a journaled commit (the journal words written): the journal's valid flag, the count,
- * the position (the commit, seq-cst), the flag cleared. The flag is a plain store: the journal is
- * read only by a holder that took the lock from a dead one, and a killed process leaves every store
- * it made up to where it stopped, in program order (V8 keeps typed-array stores in order and cannot
- * drop the flag's first store: the Atomics.store after it is a call).
+ * The end of a journaled commit (the journal words written), always followed by the unlock: the
+ * journal's valid flag, the count, the position (the commit), the flag cleared. The flag is a plain
+ * store: the journal is read only by a holder that took the lock from a dead one, and a killed
+ * process leaves every store it made up to where it stopped, in program order. The position is a
+ * plain store too on x86 ({@link storeBeforeUnlock}: the unlock's `Atomics.store` right after is the
+ * fence), `Atomics.store` elsewhere. V8's optimizing compiler keeps typed-array stores in program
+ * order and does not drop a store that a later one to the same word overwrites (its store-store
+ * elimination is for object fields only: checked with --print-opt-code on Node 20's V8).
  */
 function commitJournaled(h: Int32Array, valid: number, countAt: number, count: number, posAt: number, pos: number): void {
   h[valid] = 1;
   h[countAt] = count;
-  Atomics.store(h, posAt, pos);
+  storeBeforeUnlock(h, posAt, pos);
   h[valid] = 0;
 }
 
