@@ -252,32 +252,67 @@ function writeObject(v: Record<string, unknown>, depth: number): void {
     const kv = shape.view;
     const ends = shape.ends;
     let from = 0;
+    // The write position and buffer in locals (registers): `pos` is written back around calls, and
+    // `b` and `w` read again after them (a call may grow the buffer).
+    let p = pos;
+    let b = buf;
+    let w = view;
     for (const key in v) {
       if (missKeys === undefined && n < kn && known[n] === key) {
         const to = ends[n]!;
-        if (pos + (to - from) + 4 > buf.length) grow(to - from + 4);
+        // Room for the key's words and for the common values below (a double: 9 bytes).
+        if (p + (to - from) + 16 > b.length) {
+          pos = p;
+          grow(to - from + 16);
+          b = buf;
+          w = view;
+        }
         // A word at a time (the shape's bytes are padded to whole words): the last word's excess
         // lands where the value goes next, and is written over.
-        const w = view;
-        const base = pos - from;
+        const base = p - from;
         for (let j = from; j < to; j += 4) w.setInt32(base + j, kv.getInt32(j, true), true);
-        pos = base + to;
+        p = base + to;
         from = to;
       } else {
         if (missKeys === undefined) missKeys = known.slice(0, n);
         missKeys.push(key);
+        pos = p;
         writeString(key);
+        if (pos + 16 > buf.length) grow(16);
+        p = pos;
+        b = buf;
+        w = view;
       }
-      // Numbers, strings and booleans written here; the rest by writeValue.
+      // Small ints, booleans and doubles written here (the room is there); the rest by the writers.
       const val: unknown = v[key];
-      if (typeof val === 'number') writeNumber(val);
-      else if (typeof val === 'string') writeString(val);
-      else if (typeof val === 'boolean') {
-        if (pos + 1 > buf.length) grow(1);
-        buf[pos++] = val ? T_TRUE : T_FALSE;
-      } else writeValue(val, depth + 1);
+      if (typeof val === 'number') {
+        if ((val | 0) === val && val >= 0 && val < 64 && (val !== 0 || 1 / val > 0)) {
+          b[p] = T_INT32;
+          b[p + 1] = val << 1;
+          p += 2;
+        } else if ((val | 0) !== val || (val === 0 && 1 / val < 0)) {
+          b[p] = T_DOUBLE;
+          w.setFloat64(p + 1, val, true);
+          p += 9;
+        } else {
+          pos = p;
+          writeNumber(val);
+          p = pos;
+          b = buf;
+          w = view;
+        }
+      } else if (typeof val === 'boolean') b[p++] = val ? T_TRUE : T_FALSE;
+      else {
+        pos = p;
+        if (typeof val === 'string') writeString(val);
+        else writeValue(val, depth + 1);
+        p = pos;
+        b = buf;
+        w = view;
+      }
       n++;
     }
+    pos = p;
     if (missKeys !== undefined || n !== kn) writeShapes[depth] = shapeOf(missKeys ?? known.slice(0, n)) ?? writeShapes[depth]!;
   } else {
     const keys = Object.keys(v);
