@@ -256,7 +256,7 @@ const picked = only ? cases.filter((c) => only.test(c.name) || cases.some((d) =>
 if (picked.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} matches no case`);
 
 try {
-  await runBench({ package: '@ipc/queue', runs: Number(process.env.BENCH_RUNS) || 3, cases: picked, write: !only });
+  await runBench({ package: '@ipc/queue', runs: Number(process.env.BENCH_RUNS) || 5, cases: picked, write: !only });
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
