@@ -99,9 +99,14 @@ function varintBytes(n: number): number {
   return k;
 }
 
+/** Whether V8 writes `n` as an int32 (zigzag varint) rather than a double: -0 is a double. */
+function isInt32(n: number): boolean {
+  return (n | 0) === n && (n !== 0 || 1 / n > 0);
+}
+
 function writeNumber(n: number): void {
   if (pos + 10 > buf.length) grow(10);
-  if ((n | 0) === n && (n !== 0 || 1 / n > 0)) {
+  if (isInt32(n)) {
     buf[pos++] = T_INT32;
     const z = ((n << 1) ^ (n >> 31)) >>> 0;
     if (z < 0x80) buf[pos++] = z;
@@ -286,11 +291,12 @@ function writeObject(v: Record<string, unknown>, depth: number): void {
       // Small ints, booleans and doubles written here (the room is there); the rest by the writers.
       const val: unknown = v[key];
       if (typeof val === 'number') {
-        if ((val | 0) === val && val >= 0 && val < 64 && (val !== 0 || 1 / val > 0)) {
+        const int = isInt32(val);
+        if (int && val >= 0 && val < 64) {
           b[p] = T_INT32;
           b[p + 1] = val << 1;
           p += 2;
-        } else if ((val | 0) !== val || (val === 0 && 1 / val < 0)) {
+        } else if (!int) {
           b[p] = T_DOUBLE;
           w.setFloat64(p + 1, val, true);
           p += 9;
@@ -859,14 +865,16 @@ function readObject(depth: number): Record<string, unknown> {
 /**
  * After value `v` under key `n` was read from `s[p, q)` (the key's record is `kl` bytes; the
  * value's bytes go at `to` in the cache) because it was not the kept one (`kept`: what was kept):
- * keeps `v` (an array as a private copy) and its bytes; when a kept value changed, keeps none and
- * skips keeping for {@link VALUE_SKIP} visits.
+ * keeps `v` (an array as a private copy) and its bytes; when a kept value changed, or `v` cannot be
+ * kept (an object, a long array, over {@link VALUE_CACHE_MAX} bytes), keeps none and skips keeping
+ * for {@link VALUE_SKIP} visits.
  */
 function keepValue(cache: ValueCache, n: number, to: number, kl: number, kept: number, v: unknown, s: Uint8Array, p: number, q: number): void {
   const vl = q - p;
-  if (kept !== KEPT_NONE) cache.skip[n] = VALUE_SKIP;
-  const kind = vl <= VALUE_CACHE_MAX ? keepable(v) : KEPT_NONE;
-  if (kind === KEPT_NONE || kept !== KEPT_NONE) {
+  // A kept value that changed, or one that cannot be kept: none for a while.
+  const kind = kept === KEPT_NONE && vl <= VALUE_CACHE_MAX ? keepable(v) : KEPT_NONE;
+  if (kind === KEPT_NONE) {
+    cache.skip[n] = VALUE_SKIP;
     cache.kind[n] = KEPT_NONE;
     cache.len[n] = kl;
     cache.vals[n] = undefined;
