@@ -215,6 +215,10 @@ interface Shape {
   /** The length of each key's record (a one-byte string: tag, length, characters). */
   readonly keyLen: Int32Array;
   readonly dec: ValueCache;
+  fast: FastDecoder | null | undefined;
+  uses: number;
+  fastEnc: FastEncoder | null | undefined;
+  encUses: number;
 }
 
 const KEPT_NONE = 0;
@@ -230,7 +234,7 @@ function valueCache(size: number, n: number): ValueCache {
   return { bytes, view: new DataView(bytes.buffer), len: new Int32Array(n), vals: new Array<unknown>(n).fill(undefined), kind: new Uint8Array(n), skip: new Uint8Array(n) };
 }
 
-const NO_SHAPE: Shape = { keys: NO_KEYS, bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)), ends: new Int32Array(0), slot: new Int32Array(0), keyLen: new Int32Array(0), dec: valueCache(0, 0) };
+const NO_SHAPE: Shape = { keys: NO_KEYS, bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)), ends: new Int32Array(0), slot: new Int32Array(0), keyLen: new Int32Array(0), dec: valueCache(0, 0), fast: null, uses: 0, fastEnc: null, encUses: 0 };
 const shapeTable = new Map<string, Shape>();
 // The encoder's shape per depth (compared by identity first: objects of one shape hand out the same key strings).
 const writeShapes: Shape[] = new Array<Shape>(SHAPE_DEPTHS).fill(NO_SHAPE);
@@ -376,8 +380,13 @@ function shapeOf(keys: ReadonlyArray<string | number>): Shape | undefined {
   }
   // A key read from the bytes is a string built here: as a property key V8 would look it up in its
   // string table at every store. Object.keys hands out the internalized one.
-  const shape: Shape = { keys: (keys as string[]).map((k) => Object.keys({ [k]: 0 })[0]!), bytes, view: new DataView(bytes.buffer), ends, slot, keyLen, dec };
-  if (shapeTable.size >= SHAPE_TABLE_MAX) shapeTable.clear();
+  const shape: Shape = { keys: (keys as string[]).map((k) => Object.keys({ [k]: 0 })[0]!), bytes, view: new DataView(bytes.buffer), ends, slot, keyLen, dec, fast: undefined, uses: 0, fastEnc: undefined, encUses: 0 };
+  if (shapeTable.size >= SHAPE_TABLE_MAX) {
+    shapeTable.clear();
+    // The functions of the shapes dropped go with them.
+    fastDecoders = 0;
+    fastEncoders = 0;
+  }
   shapeTable.set(id, shape);
   return shape;
 }
@@ -441,6 +450,19 @@ function writeValue(v: unknown, depth: number): void {
     buf[pos++] = 0;
     varint(len);
     return;
+  }
+  if (depth < SHAPE_DEPTHS && forInOwn) {
+    const sh = writeShapes[depth]!;
+    const f = sh.fastEnc;
+    if (f !== undefined) {
+      if (f !== null) {
+        const r = f(v, buf, view, pos, depth);
+        if (r >= 0) {
+          pos = r;
+          return;
+        }
+      }
+    } else if (++sh.encUses >= FAST_AFTER) sh.fastEnc = compileEncoder(sh);
   }
   const proto: unknown = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) throw FALLBACK;
@@ -746,6 +768,21 @@ function newArray(len: number): unknown[] {
 const readShapes: Shape[] = new Array<Shape>(SHAPE_DEPTHS).fill(NO_SHAPE);
 
 function readObject(depth: number): Record<string, unknown> {
+  if (depth < SHAPE_DEPTHS) {
+    const sh = readShapes[depth]!;
+    const f = sh.fast;
+    if (f !== undefined) {
+      if (f !== null) {
+        const q0 = at;
+        const r = f(src, srcView, srcBase, q0, end, depth);
+        if (r !== undefined) {
+          at = io[0]!;
+          return r;
+        }
+        at = q0;
+      }
+    } else if (++sh.uses >= FAST_AFTER) sh.fast = compileDecoder(sh);
+  }
   const d = depth < SHAPE_DEPTHS ? depth : 0;
   const shaped = depth < SHAPE_DEPTHS;
   const shape = shaped ? readShapes[d]! : NO_SHAPE;
@@ -937,10 +974,12 @@ export const NOT_PLAIN: unique symbol = Symbol('not plain');
  */
 export function decodePlainAt(bytes: Uint8Array, start: number, len: number): unknown {
   if (len < 2 || bytes[start] !== 0xff || bytes[start + 1] !== VERSION) return NOT_PLAIN;
-  src = bytes;
+  // The source stays in `src` and `srcBytes` between calls (storing a buffer costs a write barrier),
+  // except shared memory and big buffers, let go when the call ends.
+  if (bytes !== srcBytes) setSource(bytes);
+  if (src !== bytes) src = bytes;
   at = start + 2;
   end = start + len;
-  if (bytes !== srcBytes) setSource(bytes);
   try {
     const v = at < end && src[at] === T_BEGIN_OBJECT ? (at++, readObject(0)) : readValue(0);
     return at === end ? v : NOT_PLAIN;
@@ -948,8 +987,10 @@ export function decodePlainAt(bytes: Uint8Array, start: number, len: number): un
     if (err !== FALLBACK) throw err;
     return NOT_PLAIN;
   } finally {
-    src = EMPTY;
-    if (srcRelease) setSource(EMPTY);
+    if (srcRelease) {
+      src = EMPTY;
+      setSource(EMPTY);
+    }
   }
 }
 
@@ -973,3 +1014,178 @@ export function decodeStructured(bytes: Uint8Array): unknown {
 }
 
 const EMPTY = new Uint8Array(0);
+
+// ------------------------------------------------------------------------------------------------
+// Shape-specialized code. A shape that keeps coming gets its own decoder and encoder: straight-line
+// code for its key count, one block per key. Each is a function of its own (made by `new Function`),
+// so V8 keeps separate type feedback for it and compiles each key's store, load and value test for
+// that shape alone, where the generic loops above see every shape and key at the same sites:
+// about 40% fewer instructions per small object. The source text comes from the templates below
+// and depends on nothing but the key count and a serial number: the keys themselves (and everything
+// else read from a message) reach the code as values in `lib`, never as text, so no byte from the
+// wire is ever evaluated. Where code generation is refused (`--disallow-code-generation-from-strings`,
+// a CSP), the generic loops do all the work and produce the same bytes and values.
+
+type FastDecoder = (s: Uint8Array, sv: DataView, sb: number, q: number, e: number, depth: number) => Record<string, unknown> | undefined;
+type FastEncoder = (v: object, b: Uint8Array, w: DataView, p: number, depth: number) => number;
+
+/** Objects a shape sees before it gets its own code. */
+const FAST_AFTER = 64;
+/** Shapes with more keys stay with the generic loops. */
+const FAST_MAX_KEYS = 16;
+/** Functions made per direction while the shape table lasts (it is cleared past SHAPE_TABLE_MAX). */
+const FAST_MAX_SHAPES = 64;
+let fastDecoders = 0;
+let fastEncoders = 0;
+let codegen = true;
+// Where a generated decoder or a helper it calls leaves the read position.
+const io = new Int32Array(1);
+
+function readValueAt(p: number, depth: number): unknown {
+  at = p;
+  const v = readValue(depth);
+  io[0] = at;
+  return v;
+}
+
+function readOneByteAt(p: number, len: number): string {
+  at = p;
+  const v = readOneByte(len);
+  io[0] = at;
+  return v;
+}
+
+function writeValueAt(x: unknown, p: number, depth: number): number {
+  pos = p;
+  writeValue(x, depth);
+  return pos;
+}
+
+function roomAt(p: number, need: number): void {
+  pos = p;
+  grow(need);
+}
+
+const bufNow = (): Uint8Array => buf;
+const viewNow = (): DataView => view;
+
+/**
+ * A decoder for a shape of `n` keys: readObject's shaped path unrolled (the key and its kept value
+ * compared a word at a time, the common values read in place), the object made by a constructor of
+ * its own. Returns undefined, having consumed nothing that counts, where the message leaves the
+ * shape (a key differs, padding, a count that differs): readObject then reads it.
+ */
+function decoderSource(n: number, serial: number): string {
+  const L: string[] = [`'use strict'; // @ipc/core shape decoder ${serial}`];
+  L.push('const { keys, slot, keyLen, cache, readValueAt, readOneByteAt, keepValue, io } = lib;');
+  L.push('const cb = cache.bytes, cv = cache.view, len = cache.len, kind = cache.kind, vals = cache.vals, skip = cache.skip;');
+  const args: string[] = [];
+  for (let i = 0; i < n; i++) {
+    L.push(`const K${i} = keys[${i}], S${i} = slot[${i}], KL${i} = keyLen[${i}];`);
+    args.push(`a${i}`);
+  }
+  // Objects made by a constructor get room for their properties inside the object (see PlainObject).
+  L.push(`function C(${args.join(', ')}) { ${args.map((a, i) => `this[K${i}] = ${a};`).join(' ')} }`);
+  L.push('C.prototype = Object.prototype;');
+  L.push('return function decode(s, sv, sb, q, e, depth) {');
+  L.push('  let l = 0, m = 0, k = 0, p = 0, t = 0, z = 0;');
+  for (let i = 0; i < n; i++) {
+    L.push(`  let v${i};`);
+    L.push(`  l = len[${i}]; if (q + l > e) l = KL${i}; if (q + l > e) return undefined;`);
+    L.push(`  m = 0; if (l >= 4) { while (m + 4 <= l && sv.getInt32(sb + q + m, true) === cv.getInt32(S${i} + m, true)) m += 4; if (m < l && m + 4 > l && sv.getInt32(sb + q + l - 4, true) === cv.getInt32(S${i} + l - 4, true)) m = l; } else while (m < l && s[q + m] === cb[S${i} + m]) m++;`);
+    L.push(`  while (m < KL${i} && s[q + m] === cb[S${i} + m]) m++; if (m < KL${i}) return undefined;`);
+    L.push(`  k = kind[${i}];`);
+    L.push(`  if (m === l && k !== ${KEPT_NONE} && l > KL${i}) { v${i} = vals[${i}]; if (k === ${KEPT_ARRAY}) v${i} = v${i}.slice(); q += l; }`);
+    L.push('  else {');
+    L.push(`    p = q + KL${i}; t = p + 1 < e ? s[p] : -1;`);
+    L.push(`    if (t === ${T_INT32} && s[p + 1] < 0x80) { z = s[p + 1]; v${i} = (z >>> 1) ^ -(z & 1); q = p + 2; }`);
+    L.push(`    else if (t === ${T_TRUE}) { v${i} = true; q = p + 1; }`);
+    L.push(`    else if (t === ${T_FALSE}) { v${i} = false; q = p + 1; }`);
+    L.push(`    else if (t === ${T_NULL}) { v${i} = null; q = p + 1; }`);
+    L.push(`    else if (t === ${T_DOUBLE} && p + 9 <= e) { v${i} = sv.getFloat64(sb + p + 1, true); q = p + 9; }`);
+    L.push(`    else if (t === ${T_ONE_BYTE} && s[p + 1] < 0x80) { v${i} = readOneByteAt(p + 2, s[p + 1]); q = io[0]; }`);
+    L.push(`    else { v${i} = readValueAt(p, depth + 1); q = io[0]; }`);
+    L.push(`    if (k === ${KEPT_NONE} && skip[${i}] > 0) skip[${i}]--; else keepValue(cache, ${i}, S${i} + KL${i}, KL${i}, k, v${i}, s, p, q);`);
+    L.push('  }');
+  }
+  L.push(`  if (q + 1 >= e || s[q] !== ${T_END_OBJECT} || s[q + 1] !== ${n}) return undefined;`);
+  L.push('  io[0] = q + 2;');
+  L.push(`  return new C(${Array.from({ length: n }, (_, i) => `v${i}`).join(', ')});`);
+  L.push('};');
+  return L.join('\n');
+}
+
+/**
+ * An encoder for a shape of `n` keys: checks with for-in that the object has exactly the shape's
+ * keys in order (else returns -1 and writeObject takes it), reads each value from its own site,
+ * checks the prototype (after those loads V8 knows the object's map and answers without a call),
+ * then writes the key records a word at a time and the common values in place.
+ */
+function encoderSource(n: number, serial: number): string {
+  const L: string[] = [`'use strict'; // @ipc/core shape encoder ${serial}`];
+  L.push('const { keys, ends, kv, writeValueAt, bufNow, viewNow, roomAt, OP } = lib;');
+  for (let i = 0; i < n; i++) L.push(`const K${i} = keys[${i}], E${i} = ends[${i}];`);
+  L.push('return function encode(v, b, w, p, depth) {');
+  L.push('  let i = 0;');
+  L.push('  for (const k in v) {');
+  L.push('    switch (i) {');
+  for (let i = 0; i < n; i++) L.push(`      case ${i}: if (k !== K${i}) return -1; break;`);
+  L.push('      default: return -1;');
+  L.push('    }');
+  L.push('    i++;');
+  L.push('  }');
+  L.push(`  if (i !== ${n}) return -1;`);
+  for (let i = 0; i < n; i++) L.push(`  const x${i} = v[K${i}];`);
+  L.push('  if (Object.getPrototypeOf(v) !== OP) return -1;');
+  // Room for the 'o', every key record, the in-place values (a double: 9 bytes) and the end.
+  L.push(`  const need = E${n - 1} + ${n * 16 + 8};`);
+  L.push('  if (p + need > b.length) { roomAt(p, need); b = bufNow(); w = viewNow(); }');
+  L.push(`  b[p++] = ${T_BEGIN_OBJECT};`);
+  L.push('  let base = 0, x, j = 0, c = 0, len = 0;');
+  for (let i = 0; i < n; i++) {
+    const from = i === 0 ? '0' : `E${i - 1}`;
+    // What the keys after this one and the end still need (kept free after each value).
+    const rest = i === n - 1 ? '8' : `E${n - 1} - E${i} + ${(n - 1 - i) * 16 + 8}`;
+    L.push(`  base = p - ${from}; for (j = ${from}; j < E${i}; j += 4) w.setInt32(base + j, kv.getInt32(j, true), true); p = base + E${i};`);
+    L.push(`  x = x${i};`);
+    L.push(`  if (typeof x === 'number') {`);
+    L.push(`    if ((x | 0) === x && x >= 0 && x < 64 && (x !== 0 || 1 / x > 0)) { b[p] = ${T_INT32}; b[p + 1] = x << 1; p += 2; }`);
+    L.push(`    else if ((x | 0) !== x || (x === 0 && 1 / x < 0)) { b[p] = ${T_DOUBLE}; w.setFloat64(p + 1, x, true); p += 9; }`);
+    L.push('    else { p = writeValueAt(x, p, depth + 1); b = bufNow(); w = viewNow(); }');
+    L.push(`  } else if (typeof x === 'boolean') b[p++] = x ? ${T_TRUE} : ${T_FALSE};`);
+    L.push(`  else if (typeof x === 'string' && (len = x.length) < 0x80 && p + len + 2 + ${rest} <= b.length) {`);
+    L.push(`    b[p] = ${T_ONE_BYTE}; b[p + 1] = len;`);
+    L.push('    for (j = 0; j < len; j++) { c = x.charCodeAt(j); if (c > 0xff) break; b[p + 2 + j] = c; }');
+    L.push('    if (j === len) p += len + 2; else { p = writeValueAt(x, p, depth + 1); b = bufNow(); w = viewNow(); }');
+    L.push('  } else { p = writeValueAt(x, p, depth + 1); b = bufNow(); w = viewNow(); }');
+    L.push(`  if (p + ${rest} > b.length) { roomAt(p, ${rest}); b = bufNow(); w = viewNow(); }`);
+  }
+  L.push(`  b[p] = ${T_END_OBJECT}; b[p + 1] = ${n};`);
+  L.push('  return p + 2;');
+  L.push('};');
+  return L.join('\n');
+}
+
+/** Makes a function from template text (never from message bytes), or null where code generation is refused. */
+function generate<F>(source: string, lib: object): F | null {
+  try {
+    return (new Function('lib', source) as (lib: object) => F)(lib);
+  } catch {
+    codegen = false;
+    return null;
+  }
+}
+
+function compileDecoder(shape: Shape): FastDecoder | null {
+  const n = shape.keys.length;
+  if (!codegen || n === 0 || n > FAST_MAX_KEYS || fastDecoders >= FAST_MAX_SHAPES) return null;
+  const lib = { keys: shape.keys, slot: shape.slot, keyLen: shape.keyLen, cache: shape.dec, readValueAt, readOneByteAt, keepValue, io };
+  return generate<FastDecoder>(decoderSource(n, fastDecoders++), lib);
+}
+
+function compileEncoder(shape: Shape): FastEncoder | null {
+  const n = shape.keys.length;
+  if (!codegen || n === 0 || n > FAST_MAX_KEYS || fastEncoders >= FAST_MAX_SHAPES) return null;
+  const lib = { keys: shape.keys, ends: shape.ends, kv: shape.view, writeValueAt, bufNow, viewNow, roomAt, OP: Object.prototype };
+  return generate<FastEncoder>(encoderSource(n, fastEncoders++), lib);
+}
