@@ -1137,11 +1137,14 @@ function encoderSource(n: number, serial: number): string {
   L.push(`  if (i !== ${n}) return -1;`);
   for (let i = 0; i < n; i++) L.push(`  const x${i} = v[K${i}];`);
   L.push('  if (Object.getPrototypeOf(v) !== OP) return -1;');
+  // The only object or array in the message (at the root, under at most one key): nothing in the
+  // message can refer to it again, so it needs no identity tracking (see writeArrayInPlace below).
+  L.push(`  const lone = depth === 0 && ${Array.from({ length: n }, (_, i) => `(typeof x${i} === 'object' && x${i} !== null ? 1 : 0)`).join(' + ')} <= 1;`);
   // Room for the 'o', every key record, the in-place values (a double: 9 bytes) and the end.
   L.push(`  const need = E${n - 1} + ${n * 16 + 8};`);
   L.push('  if (p + need > b.length) { roomAt(p, need); b = bufNow(); w = viewNow(); }');
   L.push(`  b[p++] = ${T_BEGIN_OBJECT};`);
-  L.push('  let base = 0, x, j = 0, c = 0, len = 0;');
+  L.push('  let base = 0, x, j = 0, c = 0, len = 0, a = 0, e, el = 0, k = 0;');
   for (let i = 0; i < n; i++) {
     const from = i === 0 ? '0' : `E${i - 1}`;
     // What the keys after this one and the end still need (kept free after each value).
@@ -1157,6 +1160,17 @@ function encoderSource(n: number, serial: number): string {
     L.push(`    b[p] = ${T_ONE_BYTE}; b[p + 1] = len;`);
     L.push('    for (j = 0; j < len; j++) { c = x.charCodeAt(j); if (c > 0xff) break; b[p + 2 + j] = c; }');
     L.push('    if (j === len) p += len + 2; else { p = writeValueAt(x, p, depth + 1); b = bufNow(); w = viewNow(); }');
+    // A short array of short one-byte strings and small ints, when it is the message's only object.
+    L.push(`  } else if (lone && Array.isArray(x) && (len = x.length) <= 16 && p + 6 + len * 17 + ${rest} <= b.length) {`);
+    L.push(`    a = p; b[p] = ${T_BEGIN_DENSE}; b[p + 1] = len; p += 2;`);
+    L.push('    for (j = 0; j < len; j++) {');
+    L.push('      e = x[j];');
+    L.push(`      if (typeof e === 'string' && (el = e.length) < 16) { b[p] = ${T_ONE_BYTE}; b[p + 1] = el; for (k = 0; k < el; k++) { c = e.charCodeAt(k); if (c > 0xff) break; b[p + 2 + k] = c; } if (k < el) break; p += el + 2; }`);
+    L.push(`      else if (typeof e === 'number' && (e | 0) === e && e >= 0 && e < 64 && (e !== 0 || 1 / e > 0)) { b[p] = ${T_INT32}; b[p + 1] = e << 1; p += 2; }`);
+    L.push('      else break;');
+    L.push('    }');
+    L.push(`    if (j === len) { b[p] = ${T_END_DENSE}; b[p + 1] = 0; b[p + 2] = len; p += 3; }`);
+    L.push('    else { p = writeValueAt(x, a, depth + 1); b = bufNow(); w = viewNow(); }');
     L.push('  } else { p = writeValueAt(x, p, depth + 1); b = bufNow(); w = viewNow(); }');
     L.push(`  if (p + ${rest} > b.length) { roomAt(p, ${rest}); b = bufNow(); w = viewNow(); }`);
   }
