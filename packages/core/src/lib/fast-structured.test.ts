@@ -205,6 +205,38 @@ describe('the structured fast path', () => {
     }
   });
 
+  // A shape's encoder finds its keys with for-in, which on a typed array would list every index
+  // first (a 1 MiB array: a million keys). Typed arrays and DataViews never reach it: seen here
+  // through a Proxy in the view's prototype chain, whose traps a key walk would call.
+  it("never walks a typed array's keys looking for a shape", () => {
+    for (let i = 0; i < 200; i++) encodeStructured({ id: i, name: 'n' });
+    let trapped = 0;
+    const proto = new Proxy(Object.create(Uint8Array.prototype) as object, {
+      ownKeys(t) {
+        trapped++;
+        return Reflect.ownKeys(t);
+      },
+      getOwnPropertyDescriptor(t, k) {
+        trapped++;
+        return Reflect.getOwnPropertyDescriptor(t, k);
+      },
+    });
+    for (const view of [new Uint8Array(64).fill(7), new DataView(new ArrayBuffer(8))]) {
+      Object.setPrototypeOf(view, proto);
+      // node:v8 refuses a view whose prototype was changed (and its error message looks at the
+      // view's keys): as many trap calls as node:v8 alone makes, none of ours.
+      trapped = 0;
+      expect(() => serialize(view)).toThrow();
+      const byV8 = trapped;
+      trapped = 0;
+      expect(() => encodeStructured(view)).toThrow(expect.objectContaining({ code: 'ERR_IPC_ENCODE' }));
+      expect(trapped).toBe(byV8);
+    }
+    // An ordinary one after the shape's code, as node:v8 writes it.
+    const plainView = new Uint8Array(64).fill(7);
+    expect(Buffer.from(encodeStructured(plainView))).toEqual(serialize(plainView));
+  });
+
   // Shapes seen before come back from a table (bounded: it is emptied when full).
   it('switches between message types of different shapes, more of them than the shape table holds, exactly', () => {
     const types = Array.from({ length: 600 }, (_, t) => ({ [`k${t}`]: t, kind: 'x', [`z${t % 7}`]: [t] }));

@@ -451,7 +451,9 @@ function writeValue(v: unknown, depth: number): void {
     varint(len);
     return;
   }
-  if (depth < SHAPE_DEPTHS && forInOwn) {
+  // Not a typed array or DataView: for-in would list every index before the shape's code could
+  // tell (writeObject never sees one: its prototype sends it to node:v8 first).
+  if (depth < SHAPE_DEPTHS && forInOwn && !ArrayBuffer.isView(v)) {
     const sh = writeShapes[depth]!;
     const f = sh.fastEnc;
     if (f !== undefined) {
