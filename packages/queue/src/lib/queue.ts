@@ -2004,6 +2004,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
 // thread, grown as needed up to STAGE_MAX; a longer record is copied out on its own.
 const STAGE_MAX = 256 * 1024;
 let stage = new Uint8Array(16 * 1024);
+// stage's length, kept here: reading `stage.byteLength` went through a generic property load.
+let stageSize = stage.length;
 let stage32 = new Int32Array(stage.buffer);
 const EMPTY_BYTES = new Uint8Array(0);
 // The last #take's staged items, three words each: index in its result, offset in `stage`, length.
@@ -2031,12 +2033,13 @@ function growStaged(): void {
 
 /** Copies ring bytes [start, start + len) (`start` a multiple of 4) to the staging buffer at `at`. */
 function stageRecord(r32: Int32Array, start: number, len: number, at: number): void {
-  if (at + len + 8 > stage.byteLength) {
-    let size = stage.byteLength * 2;
+  if (at + len + 8 > stageSize) {
+    let size = stageSize * 2;
     while (size < at + len + 8) size *= 2;
     const next = new Uint8Array(size);
     next.set(stage.subarray(0, at));
     stage = next;
+    stageSize = size;
     stage32 = new Int32Array(next.buffer);
   }
   if (len > 256) {
