@@ -237,8 +237,11 @@ interface OutOfLine {
 const COMMITTED: unique symbol = Symbol('committed');
 /** #takeOne found nothing. */
 const NONE: unique symbol = Symbol('none');
-/** #takeOne decoded the item: it is in #decoded. */
-const DECODED: unique symbol = Symbol('decoded');
+/**
+ * Whether the last #takeOne returned a decoded value (true) or something to finish (false). A flag
+ * here rather than the value in a field: storing an object into the queue costs a write barrier.
+ */
+let tookValue = false;
 
 function closedError(what: string): IpcError {
   return new IpcError('ERR_IPC_CLOSED', `${what}: the queue is closed`);
@@ -517,8 +520,6 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   // Consumer side, the same way round: HEAD as this handle last wrote it and TAIL as last read.
   #myHead = NO_INDEX;
   #seenTail = 0;
-  // What #takeOne decoded (when it returns DECODED).
-  #decoded: unknown = undefined;
   // How many items the last #take decoded from the staging buffer.
   #plainTaken = 0;
   // A wake of producers waiting for room was put off (too little room yet): done when this thread
@@ -1300,7 +1301,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
         } else {
           let got = this.#takeOne(raw);
           if (got === NONE && options?.timeout !== 0 && Atomics.load(this.#h, H_CLOSED) === 0 && this.#spin()) got = this.#takeOne(raw);
-          if (got !== NONE) return Promise.resolve(got === DECODED ? this.#takeDecoded() : this.#finish(got, raw));
+          if (got !== NONE) return Promise.resolve(tookValue ? got : this.#finish(got as Taken, raw));
         }
         if (Atomics.load(this.#h, H_CLOSED) !== 0) throw closedError('get');
         if (options?.timeout === 0) throw timeoutError(0, 'get');
@@ -1412,7 +1413,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     if (this.#held.length !== 0) return { ok: true, value: this.#finish(this.#held.shift()!, false) as T };
     const got = this.#takeOne(false);
     if (got === NONE) return { ok: false };
-    return { ok: true, value: (got === DECODED ? this.#takeDecoded() : this.#finish(got, false)) as T };
+    return { ok: true, value: (tookValue ? got : this.#finish(got as Taken, false)) as T };
   }
 
   /**
@@ -1453,18 +1454,12 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     return this.#fast ? encodeStructured(item) : this.codec.encode(item);
   }
 
-  #takeDecoded(): unknown {
-    const v = this.#decoded;
-    this.#decoded = undefined;
-    return v;
-  }
-
   /**
    * Takes the next item, for get/tryGet: {@link Queue.#take} of one item without its arrays. An
-   * in-line record of plain data is staged under the lock and decoded after it (DECODED: the value
-   * is in #decoded), other in-line records are copied out; other kinds go to #take.
+   * in-line record of plain data is staged under the lock and decoded after it (the value is
+   * returned, with `tookValue` set), other in-line records are copied out; other kinds go to #take.
    */
-  #takeOne(raw: boolean): Taken | typeof NONE | typeof DECODED {
+  #takeOne(raw: boolean): unknown {
     const h = this.#h;
     // While TAIL as last read is past where we left HEAD, there is an item, unless another consumer
     // took it: the lock is taken without a look (under it, a moved HEAD makes us read TAIL again).
@@ -1474,7 +1469,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       if (head0 === (this.#seenTail = peekWord(h, H_TAIL))) return NONE;
     }
     const att = this.#att!;
-    let result: Taken | typeof NONE | typeof DECODED = NONE;
+    tookValue = false;
+    let result: Taken | typeof NONE = NONE;
     let freed = false;
     let other = false;
     let stagedLen = -1;
@@ -1507,7 +1503,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
           // for a copy, not for a decode.
           stageRecord(r32, start, len, 0);
           stagedLen = len;
-          result = DECODED;
+          result = NONE; // the value, once decoded
         } else result = copyOut(ring, start, len);
         head = (head + recordBytes(len)) | 0;
         n = 1;
@@ -1529,7 +1525,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     if (stagedLen >= 0) {
       const v = decodePlainAt(stage, 0, stagedLen);
       if (v === NOT_PLAIN) return copyOut(stage, 0, stagedLen);
-      this.#decoded = v;
+      tookValue = true;
+      return v;
     }
     return result;
   }
