@@ -215,9 +215,13 @@ interface Shape {
   /** The length of each key's record (a one-byte string: tag, length, characters). */
   readonly keyLen: Int32Array;
   readonly dec: ValueCache;
+  /** The shape's own decoder: undefined until it is made, null where none is made. */
   fast: FastDecoder | null | undefined;
+  /** Objects read while this was the current shape, before its decoder was made. */
   uses: number;
+  /** The shape's own encoder, as `fast`. */
   fastEnc: FastEncoder | null | undefined;
+  /** Objects written while this was the current shape, before its encoder was made. */
   encUses: number;
 }
 
