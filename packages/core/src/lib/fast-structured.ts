@@ -216,10 +216,10 @@ interface Shape {
   readonly keyLen: Int32Array;
   readonly dec: ValueCache;
   /** The shape's own decoder: undefined until it is made, null where none is made. */
-  fast: FastDecoder | null | undefined;
+  fastDec: FastDecoder | null | undefined;
   /** Objects read while this was the current shape, before its decoder was made. */
-  uses: number;
-  /** The shape's own encoder, as `fast`. */
+  decUses: number;
+  /** The shape's own encoder, as `fastDec`. */
   fastEnc: FastEncoder | null | undefined;
   /** Objects written while this was the current shape, before its encoder was made. */
   encUses: number;
@@ -238,7 +238,7 @@ function valueCache(size: number, n: number): ValueCache {
   return { bytes, view: new DataView(bytes.buffer), len: new Int32Array(n), vals: new Array<unknown>(n).fill(undefined), kind: new Uint8Array(n), skip: new Uint8Array(n) };
 }
 
-const NO_SHAPE: Shape = { keys: NO_KEYS, bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)), ends: new Int32Array(0), slot: new Int32Array(0), keyLen: new Int32Array(0), dec: valueCache(0, 0), fast: null, uses: 0, fastEnc: null, encUses: 0 };
+const NO_SHAPE: Shape = { keys: NO_KEYS, bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)), ends: new Int32Array(0), slot: new Int32Array(0), keyLen: new Int32Array(0), dec: valueCache(0, 0), fastDec: null, decUses: 0, fastEnc: null, encUses: 0 };
 const shapeTable = new Map<string, Shape>();
 // The encoder's shape per depth (compared by identity first: objects of one shape hand out the same key strings).
 const writeShapes: Shape[] = new Array<Shape>(SHAPE_DEPTHS).fill(NO_SHAPE);
@@ -384,7 +384,7 @@ function shapeOf(keys: ReadonlyArray<string | number>): Shape | undefined {
   }
   // A key read from the bytes is a string built here: as a property key V8 would look it up in its
   // string table at every store. Object.keys hands out the internalized one.
-  const shape: Shape = { keys: (keys as string[]).map((k) => Object.keys({ [k]: 0 })[0]!), bytes, view: new DataView(bytes.buffer), ends, slot, keyLen, dec, fast: undefined, uses: 0, fastEnc: undefined, encUses: 0 };
+  const shape: Shape = { keys: (keys as string[]).map((k) => Object.keys({ [k]: 0 })[0]!), bytes, view: new DataView(bytes.buffer), ends, slot, keyLen, dec, fastDec: undefined, decUses: 0, fastEnc: undefined, encUses: 0 };
   if (shapeTable.size >= SHAPE_TABLE_MAX) {
     shapeTable.clear();
     // The functions of the shapes dropped go with them.
@@ -571,14 +571,13 @@ let end = 0;
 // A DataView of src's buffer, kept while the buffers decoded from stay the same (a connection's read
 // pool, the queue's staging buffer): words and doubles are read through it. `srcBase` is src's offset
 // in the buffer.
-let srcBytes: Uint8Array = new Uint8Array(0);
-let srcBuffer: ArrayBufferLike = srcBytes.buffer;
+let srcBuffer: ArrayBufferLike = src.buffer;
 let srcView: DataView = new DataView(srcBuffer);
 let srcBase = 0;
 let srcRelease = false;
 
 function setSource(bytes: Uint8Array): void {
-  srcBytes = bytes;
+  src = bytes;
   srcBase = bytes.byteOffset;
   if (bytes.buffer === srcBuffer) return;
   srcBuffer = bytes.buffer;
@@ -774,24 +773,21 @@ function newArray(len: number): unknown[] {
 const readShapes: Shape[] = new Array<Shape>(SHAPE_DEPTHS).fill(NO_SHAPE);
 
 function readObject(depth: number): Record<string, unknown> {
-  if (depth < SHAPE_DEPTHS) {
-    const sh = readShapes[depth]!;
-    const f = sh.fast;
-    if (f !== undefined) {
-      if (f !== null) {
-        const q0 = at;
-        const r = f(src, srcView, srcBase, q0, end, depth);
-        if (r !== undefined) {
-          at = io[0]!;
-          return r;
-        }
-        at = q0;
-      }
-    } else if (++sh.uses >= FAST_AFTER) sh.fast = compileDecoder(sh);
-  }
-  const d = depth < SHAPE_DEPTHS ? depth : 0;
   const shaped = depth < SHAPE_DEPTHS;
-  const shape = shaped ? readShapes[d]! : NO_SHAPE;
+  const shape = shaped ? readShapes[depth]! : NO_SHAPE;
+  // The shape's own decoder first (NO_SHAPE has none): it reads the object, or leaves it to the loop below.
+  const fast = shape.fastDec;
+  if (fast !== undefined) {
+    if (fast !== null) {
+      const q0 = at;
+      const r = fast(src, srcView, srcBase, q0, end, depth);
+      if (r !== undefined) {
+        at = io[0]!;
+        return r;
+      }
+      at = q0;
+    }
+  } else if (++shape.decUses >= FAST_AFTER) shape.fastDec = compileDecoder(shape);
   const known = shape.keys;
   const slots = shape.slot;
   const keyLens = shape.keyLen;
@@ -821,7 +817,7 @@ function readObject(depth: number): Record<string, unknown> {
     if (b === T_END_OBJECT) {
       at = q + 1;
       if (readVarint() !== n) throw FALLBACK;
-      if (shaped && (keys !== undefined || n !== kn)) readShapes[d] = shapeOf(keys ?? known.slice(0, n)) ?? readShapes[d]!;
+      if (shaped && (keys !== undefined || n !== kn)) readShapes[depth] = shapeOf(keys ?? known.slice(0, n)) ?? readShapes[depth]!;
       return o;
     }
     if (keys === undefined && n < kn) {
@@ -980,10 +976,9 @@ export const NOT_PLAIN: unique symbol = Symbol('not plain');
  */
 export function decodePlainAt(bytes: Uint8Array, start: number, len: number): unknown {
   if (len < 2 || bytes[start] !== 0xff || bytes[start + 1] !== VERSION) return NOT_PLAIN;
-  // The source stays in `src` and `srcBytes` between calls (storing a buffer costs a write barrier),
-  // except shared memory and big buffers, let go when the call ends.
-  if (bytes !== srcBytes) setSource(bytes);
-  if (src !== bytes) src = bytes;
+  // The source stays in `src` between calls (storing a buffer costs a write barrier), except shared
+  // memory and big buffers, let go when the call ends.
+  if (bytes !== src) setSource(bytes);
   at = start + 2;
   end = start + len;
   try {
@@ -993,10 +988,7 @@ export function decodePlainAt(bytes: Uint8Array, start: number, len: number): un
     if (err !== FALLBACK) throw err;
     return NOT_PLAIN;
   } finally {
-    if (srcRelease) {
-      src = EMPTY;
-      setSource(EMPTY);
-    }
+    if (srcRelease) setSource(EMPTY);
   }
 }
 
@@ -1129,7 +1121,7 @@ function decoderSource(n: number, serial: number): string {
  */
 function encoderSource(n: number, serial: number): string {
   const L: string[] = [`'use strict'; // @ipc/core shape encoder ${serial}`];
-  L.push('const { keys, ends, kv, writeValueAt, bufNow, viewNow, roomAt, OP } = lib;');
+  L.push('const { keys, ends, kv, writeValueAt, bufNow, viewNow, roomAt, isInt32, OP } = lib;');
   for (let i = 0; i < n; i++) L.push(`const K${i} = keys[${i}], E${i} = ends[${i}];`);
   L.push('return function encode(v, b, w, p, depth) {');
   L.push('  let i = 0;');
@@ -1144,13 +1136,13 @@ function encoderSource(n: number, serial: number): string {
   for (let i = 0; i < n; i++) L.push(`  const x${i} = v[K${i}];`);
   L.push('  if (Object.getPrototypeOf(v) !== OP) return -1;');
   // The only object or array in the message (at the root, under at most one key): nothing in the
-  // message can refer to it again, so it needs no identity tracking (see writeArrayInPlace below).
+  // message can refer to it again, so it needs no identity tracking (written in place below).
   L.push(`  const lone = depth === 0 && ${Array.from({ length: n }, (_, i) => `(typeof x${i} === 'object' && x${i} !== null ? 1 : 0)`).join(' + ')} <= 1;`);
   // Room for the 'o', every key record, the in-place values (a double: 9 bytes) and the end.
   L.push(`  const need = E${n - 1} + ${n * 16 + 8};`);
   L.push('  if (p + need > b.length) { roomAt(p, need); b = bufNow(); w = viewNow(); }');
   L.push(`  b[p++] = ${T_BEGIN_OBJECT};`);
-  L.push('  let base = 0, x, j = 0, c = 0, len = 0, a = 0, e, el = 0, k = 0;');
+  L.push('  let base = 0, x, j = 0, c = 0, len = 0, a = 0, e, el = 0, k = 0, int = false;');
   for (let i = 0; i < n; i++) {
     const from = i === 0 ? '0' : `E${i - 1}`;
     // What the keys after this one and the end still need (kept free after each value).
@@ -1158,8 +1150,9 @@ function encoderSource(n: number, serial: number): string {
     L.push(`  base = p - ${from}; for (j = ${from}; j < E${i}; j += 4) w.setInt32(base + j, kv.getInt32(j, true), true); p = base + E${i};`);
     L.push(`  x = x${i};`);
     L.push(`  if (typeof x === 'number') {`);
-    L.push(`    if ((x | 0) === x && x >= 0 && x < 64 && (x !== 0 || 1 / x > 0)) { b[p] = ${T_INT32}; b[p + 1] = x << 1; p += 2; }`);
-    L.push(`    else if ((x | 0) !== x || (x === 0 && 1 / x < 0)) { b[p] = ${T_DOUBLE}; w.setFloat64(p + 1, x, true); p += 9; }`);
+    L.push('    int = isInt32(x);');
+    L.push(`    if (int && x >= 0 && x < 64) { b[p] = ${T_INT32}; b[p + 1] = x << 1; p += 2; }`);
+    L.push(`    else if (!int) { b[p] = ${T_DOUBLE}; w.setFloat64(p + 1, x, true); p += 9; }`);
     L.push('    else { p = writeValueAt(x, p, depth + 1); b = bufNow(); w = viewNow(); }');
     L.push(`  } else if (typeof x === 'boolean') b[p++] = x ? ${T_TRUE} : ${T_FALSE};`);
     L.push(`  else if (typeof x === 'string' && (len = x.length) < 0x80 && p + len + 2 + ${rest} <= b.length) {`);
@@ -1172,7 +1165,7 @@ function encoderSource(n: number, serial: number): string {
     L.push('    for (j = 0; j < len; j++) {');
     L.push('      e = x[j];');
     L.push(`      if (typeof e === 'string' && (el = e.length) < 16) { b[p] = ${T_ONE_BYTE}; b[p + 1] = el; for (k = 0; k < el; k++) { c = e.charCodeAt(k); if (c > 0xff) break; b[p + 2 + k] = c; } if (k < el) break; p += el + 2; }`);
-    L.push(`      else if (typeof e === 'number' && (e | 0) === e && e >= 0 && e < 64 && (e !== 0 || 1 / e > 0)) { b[p] = ${T_INT32}; b[p + 1] = e << 1; p += 2; }`);
+    L.push(`      else if (typeof e === 'number' && isInt32(e) && e >= 0 && e < 64) { b[p] = ${T_INT32}; b[p + 1] = e << 1; p += 2; }`);
     L.push('      else break;');
     L.push('    }');
     L.push(`    if (j === len) { b[p] = ${T_END_DENSE}; b[p + 1] = 0; b[p + 2] = len; p += 3; }`);
@@ -1206,6 +1199,6 @@ function compileDecoder(shape: Shape): FastDecoder | null {
 function compileEncoder(shape: Shape): FastEncoder | null {
   const n = shape.keys.length;
   if (!codegen || n === 0 || n > FAST_MAX_KEYS || fastEncoders >= FAST_MAX_SHAPES) return null;
-  const lib = { keys: shape.keys, ends: shape.ends, kv: shape.view, writeValueAt, bufNow, viewNow, roomAt, OP: Object.prototype };
+  const lib = { keys: shape.keys, ends: shape.ends, kv: shape.view, writeValueAt, bufNow, viewNow, roomAt, isInt32, OP: Object.prototype };
   return generate<FastEncoder>(encoderSource(n, fastEncoders++), lib);
 }
