@@ -8,8 +8,11 @@
 
 /** 'QUE1' */
 export const MAGIC = 0x31455551;
-/** 3: attachment slots are 8 words and record the kernel's thread id and its start time. */
-export const VERSION = 3;
+/**
+ * 4: HEAD and GET_COUNT on the consumers' line, and the ends' shared views of the other end
+ * (SEEN_HEAD, SEEN_GET_COUNT, SEEN_TAIL). 3: attachment slots of 8 words with the kernel's thread id.
+ */
+export const VERSION = 4;
 
 // line 0: configuration, written once by the creator (MAGIC last), and the closed flag
 export const H_MAGIC = 0;
@@ -33,16 +36,28 @@ export const H_OOL_SEQ = 20;
 export const H_JP_VALID = 21;
 export const H_JP_TAIL = 22;
 export const H_JP_COUNT = 23;
+// What the producers last read of HEAD and GET_COUNT (any of them, under the put lock): lower
+// bounds that the room and maxsize checks use, reading HEAD or GET_COUNT only when these say no.
+// Shared, so that producers taking turns do not each read the consumers' line on every put.
+export const H_SEEN_HEAD = 24;
+export const H_SEEN_GET_COUNT = 25;
 
-// line 2: the consumers' own words (producers never touch this line)
+// line 2: the consumers' words: the lock, HEAD and GET_COUNT (written together once per take,
+// under the lock: producers read them only when what they saw says the ring or maxsize is full),
+// the journal of the take in progress
 export const H_GET_LOCK = 32;
 export const H_GET_LOCK_WAITERS = 33;
+export const H_HEAD = 34;
+export const H_GET_COUNT = 35;
 // journal of the take in progress: HEAD decides whether it committed (see recoverGet)
 export const H_JG_VALID = 36;
 export const H_JG_OLD_HEAD = 37;
 export const H_JG_OLD_COUNT = 38;
 export const H_JG_NEW_HEAD = 39;
 export const H_JG_NEW_COUNT = 40;
+// What the consumers last read of TAIL (any of them, under the get lock): HEAD <= SEEN_TAIL <= TAIL.
+// A take reads TAIL only when HEAD has caught up with it.
+export const H_SEEN_TAIL = 41;
 
 // line 3: consumers waiting for items: ARMED is set by a consumer about to sleep, and exchanged
 // to 0 by the producer that then bumps NOT_EMPTY and wakes them (one wake-up per sleep, not per put)
@@ -63,10 +78,6 @@ export const H_OWNER_DIED = 96;
 
 // line 7: TAIL alone, the word a waiting consumer polls; written once per commit
 export const H_TAIL = 112;
-
-// line 8: HEAD and GET_COUNT, written together once per take, read by producers
-export const H_HEAD = 128;
-export const H_GET_COUNT = 129;
 
 /**
  * Where the attachment table starts (word index), eight words per attachment: the process (pid and

@@ -86,14 +86,15 @@ describe('Queue by name', () => {
   });
 
   it('refuses a queue made by another version of the package, naming both layout versions', () => {
-    // A layout-2 queue (before attachment slots recorded thread ids) had a 20 KiB header.
-    const seg = SharedMemory.create({ size: 20_480 + 4096 });
+    // A layout-3 queue (HEAD on a line of its own) has the same header size as a layout-4 one: only
+    // the version word tells them apart.
+    const seg = SharedMemory.create({ size: 36_864 + 4096 });
     try {
       const h = new Int32Array(seg.buffer);
-      h[1] = 2;
-      h[2] = 20_480;
+      h[1] = 3;
+      h[2] = 36_864;
       Atomics.store(h, 0, 0x31455551);
-      expect(() => Queue.open(seg.name)).toThrow(/made by another version of @ipc\/queue \(layout version 2, this one reads 3\)/);
+      expect(() => Queue.open(seg.name)).toThrow(/made by another version of @ipc\/queue \(layout version 3, this one reads 4\)/);
     } finally {
       seg.unlink();
     }
@@ -152,6 +153,57 @@ describe('Queue items', () => {
       }
     }
     while (expected < next) expect((await q.get())[0]).toBe(expected++ & 255);
+  });
+
+  // Producers share what they last read of HEAD and GET_COUNT, consumers what they last read of
+  // TAIL (header words under each end's lock): a handle must never act on a view that another
+  // handle's commit or take has left behind.
+  it.each([
+    ['no maxsize', 0],
+    ['maxsize 7', 7],
+  ])('keeps FIFO order, every item once, with two producer and two consumer handles taking turns round a small ring (%s)', async (_, maxsize) => {
+    const q = track(new Queue<number>({ capacityBytes: 4096, maxsize }));
+    const producers = [q, track(Queue.open<number>(q.name))];
+    const consumers = [track(Queue.open<number>(q.name)), track(Queue.open<number>(q.name))];
+    let seed = 12345;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const got: number[] = [];
+    let next = 0;
+    for (let round = 0; round < 3000; round++) {
+      const p = producers[rand(2)]!;
+      const burst = 1 + rand(12);
+      if (rand(3) === 0) {
+        const items = Array.from({ length: burst }, (_, i) => next + i);
+        // putMany waits for room, and nobody takes meanwhile: only what fits now (a record of a
+        // small int takes 16 bytes of the ring).
+        const fit = Math.floor((q.capacityBytes - q.stats().usedBytes) / 16);
+        const room = Math.min(burst, fit, maxsize === 0 ? burst : maxsize - q.size());
+        if (room > 0) {
+          await p.putMany(items.slice(0, room), { timeout: 1000 });
+          next += room;
+        }
+      } else for (let i = 0; i < burst && p.tryPut(next); i++) next++;
+      if (maxsize > 0) expect(q.size()).toBeLessThanOrEqual(maxsize);
+      const c = consumers[rand(2)]!;
+      const take = rand(4);
+      if (take === 0) got.push(...(await c.getMany(1 + rand(8))).filter(() => true));
+      else if (take === 1 && !q.empty()) got.push(await c.get({ timeout: 1000 }));
+      else {
+        for (let i = 1 + rand(6); i > 0; i--) {
+          const r = c.tryGet();
+          if (!r.ok) break;
+          got.push(r.value);
+        }
+      }
+    }
+    for (;;) {
+      const r = consumers[got.length & 1]!.tryGet();
+      if (!r.ok) break;
+      got.push(r.value);
+    }
+    // Thousands of items: the 4 KiB ring went round many times, and both views wrapped with it.
+    expect(next).toBeGreaterThan(5000);
+    expect(got).toEqual(Array.from({ length: next }, (_, i) => i));
   });
 
   it('sends an item over half the ring out of line, and one at half inline; the producer reuses the segment', async () => {

@@ -55,6 +55,9 @@ import {
   H_PUT_ARMED,
   H_PUT_COUNT,
   H_PUT_LOCK,
+  H_SEEN_GET_COUNT,
+  H_SEEN_HEAD,
+  H_SEEN_TAIL,
   H_SLOTS,
   H_TAIL,
   H_VERSION,
@@ -515,8 +518,6 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   // TAIL is still ours (no other producer committed since), the consumers can only have moved HEAD
   // forward, up to it: a stale HEAD under-counts the free space, never over-counts it.
   #myTail = NO_INDEX;
-  #seenHead = 0;
-  #seenGetCount = 0;
   // Consumer side, the same way round: HEAD as this handle last wrote it and TAIL as last read.
   #myHead = NO_INDEX;
   #seenTail = 0;
@@ -890,7 +891,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     try {
       const tail = h[H_JP_TAIL]!;
       const count = h[H_PUT_COUNT]!;
-      const max = this.#admit(tail, count, n);
+      const max = this.#admit(count, n);
       const ring = this.#ring;
       let t = tail;
       let at = 0;
@@ -1123,7 +1124,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       // own cache line: reading it spares a miss on TAIL's line, which the consumers poll.
       const tail = h[H_JP_TAIL]!;
       const count = h[H_PUT_COUNT]!;
-      if (this.#admit(tail, count, 1) === 0) return false;
+      if (this.#admit(count, 1) === 0) return false;
       const need = this.#claim(tail, need0);
       if (need < 0) return false;
       const r32 = this.#ring32;
@@ -1168,34 +1169,43 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   }
 
   /**
-   * How many of `n` more items may go in at TAIL `tail`, PUT_COUNT `count`: `n`, or fewer under
-   * `maxsize`. When another producer committed since our last commit, HEAD is read again first (what
-   * we saw of it may be older than the 32-bit positions can tell apart), and so is GET_COUNT; GET_COUNT
-   * also when what we saw of it would refuse.
+   * How many of `n` more items may go in at PUT_COUNT `count`: `n`, or fewer under `maxsize`. The
+   * count is checked against SEEN_GET_COUNT, what the producers last read of GET_COUNT, and
+   * GET_COUNT is read (and SEEN_GET_COUNT updated) only when that refuses. GET_COUNT only grows
+   * (outside a dead consumer's rolled-back take), so an old value over-counts the items queued;
+   * every admission keeps `PUT_COUNT - SEEN_GET_COUNT <= maxsize`, so it never wraps.
    */
-  #admit(tail: number, count: number, n: number): number {
-    const mine = tail === this.#myTail;
-    if (!mine) this.#seenHead = Atomics.load(this.#h, H_HEAD);
+  #admit(count: number, n: number): number {
     if (this.maxsize === 0) return n;
-    if (!mine || ((count - this.#seenGetCount) | 0) + n > this.maxsize) this.#seenGetCount = Atomics.load(this.#h, H_GET_COUNT);
-    return Math.max(0, Math.min(n, this.maxsize - ((count - this.#seenGetCount) | 0)));
+    const h = this.#h;
+    let seen = h[H_SEEN_GET_COUNT]!;
+    if (((count - seen) | 0) + n > this.maxsize) {
+      seen = Atomics.load(h, H_GET_COUNT);
+      h[H_SEEN_GET_COUNT] = seen;
+    }
+    return Math.max(0, Math.min(n, this.maxsize - ((count - seen) | 0)));
   }
 
   /**
    * Claims ring room for a record of `need0` bytes at position `t`: returns the bytes it takes from
    * `t` (more than `need0` when it must start over at offset 0, and then a PAD record covers the end
-   * of the ring), or -1 when it does not fit. HEAD is read again only when what we saw of it (kept
-   * from earlier commits: HEAD only grows, so an old value only under-counts the room) says no.
-   * The record then goes at `(t + need - need0) & mask`.
+   * of the ring), or -1 when it does not fit. The room is counted from SEEN_HEAD, what the
+   * producers last read of HEAD; HEAD is read (and SEEN_HEAD updated) only when that says no. HEAD
+   * only grows, so an old value under-counts the room, and since every claim keeps
+   * `TAIL - SEEN_HEAD <= capacity`, the 32-bit distance never wraps. The record then goes at
+   * `(t + need - need0) & mask`.
    */
   #claim(t: number, need0: number): number {
     const cap = this.capacityBytes;
     const off = t & this.#mask;
     const contiguous = cap - off;
     const need = need0 <= contiguous ? need0 : contiguous + need0;
-    if (need > cap - ((t - this.#seenHead) >>> 0)) {
-      this.#seenHead = Atomics.load(this.#h, H_HEAD);
-      if (need > cap - ((t - this.#seenHead) >>> 0)) return -1;
+    const h = this.#h;
+    let seen = h[H_SEEN_HEAD]!;
+    if (need > cap - ((t - seen) >>> 0)) {
+      seen = Atomics.load(h, H_HEAD);
+      h[H_SEEN_HEAD] = seen;
+      if (need > cap - ((t - seen) >>> 0)) return -1;
     }
     if (need0 > contiguous) {
       this.#ring32[off >> 2] = contiguous;
@@ -1462,8 +1472,8 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   #takeOne(raw: boolean): unknown {
     const h = this.#h;
     // While TAIL as last read is past where we left HEAD, there is an item, unless another consumer
-    // took it: the lock is taken without a look (under it, a moved HEAD makes us read TAIL again).
-    // Caught up, HEAD and TAIL are looked at first, so that an empty queue costs no lock.
+    // took it: the lock is taken without a look. Caught up, HEAD and TAIL are looked at first, so
+    // that an empty queue costs no lock.
     if (this.#myHead === this.#seenTail) {
       const head0 = peekWord(h, H_HEAD);
       if (head0 === (this.#seenTail = peekWord(h, H_TAIL))) return NONE;
@@ -1477,10 +1487,15 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     const died = att.lock(H_GET_LOCK);
     try {
       if (died) this.#getHolderDied();
-      // HEAD and GET_COUNT are written under this lock only: plain reads see the last holder's.
+      // HEAD, GET_COUNT and SEEN_TAIL are written under this lock only: plain reads see the last
+      // holder's. TAIL is read only when HEAD has caught up with what was seen of it.
       const oldHead = h[H_HEAD]!;
-      if (oldHead !== this.#myHead || oldHead === this.#seenTail) this.#seenTail = loadAfterFence(h, H_TAIL);
-      const tail = this.#seenTail;
+      let tail = h[H_SEEN_TAIL]!;
+      if (oldHead === tail) {
+        tail = loadAfterFence(h, H_TAIL);
+        h[H_SEEN_TAIL] = tail;
+      }
+      this.#seenTail = tail;
       const r32 = this.#ring32;
       let head = oldHead;
       let n = 0;
@@ -1578,6 +1593,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       // Under the lock (its compareExchange the fence): HEAD and GET_COUNT are only written by holders.
       const oldHead = h[H_HEAD]!;
       const tail = loadAfterFence(h, H_TAIL);
+      h[H_SEEN_TAIL] = tail;
       const oldCount = h[H_GET_COUNT]!;
       const r32 = this.#ring32;
       const ring = this.#ring;
