@@ -514,11 +514,11 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
   #pool: Pool | undefined;
   // Reusable out-of-line segments this handle took items from, by name, least recently used first.
   readonly #segCache = new Map<string, SharedMemory>();
-  // Producer side: TAIL as this handle last wrote it, and HEAD / GET_COUNT as last read. While
-  // TAIL is still ours (no other producer committed since), the consumers can only have moved HEAD
-  // forward, up to it: a stale HEAD under-counts the free space, never over-counts it.
+  // Producer side: TAIL as this handle last wrote it (where its last out-of-line item went). What
+  // the producers saw of HEAD and GET_COUNT is shared, in the header (SEEN_HEAD, SEEN_GET_COUNT).
   #myTail = NO_INDEX;
-  // Consumer side, the same way round: HEAD as this handle last wrote it and TAIL as last read.
+  // Consumer side: HEAD as this handle last left it and TAIL as it last saw it, for a look without
+  // the lock; under the lock the shared SEEN_TAIL counts.
   #myHead = NO_INDEX;
   #seenTail = 0;
   // How many items the last #take decoded from the staging buffer.
