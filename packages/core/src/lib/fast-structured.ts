@@ -388,8 +388,8 @@ function shapeOf(keys: ReadonlyArray<string | number>): Shape | undefined {
   if (shapeTable.size >= SHAPE_TABLE_MAX) {
     shapeTable.clear();
     // The functions of the shapes dropped go with them.
-    fastDecoders = 0;
-    fastEncoders = 0;
+    made.dec = 0;
+    made.enc = 0;
   }
   shapeTable.set(id, shape);
   return shape;
@@ -1033,8 +1033,8 @@ const FAST_AFTER = 64;
 const FAST_MAX_KEYS = 16;
 /** Functions made per direction while the shape table lasts (it is cleared past SHAPE_TABLE_MAX). */
 const FAST_MAX_SHAPES = 64;
-let fastDecoders = 0;
-let fastEncoders = 0;
+// Functions made while the shape table lasts, per direction.
+const made = { dec: 0, enc: 0 };
 let codegen = true;
 // Where a generated decoder or a helper it calls leaves the read position.
 const io = new Int32Array(1);
@@ -1119,6 +1119,9 @@ function decoderSource(n: number, serial: number): string {
  * checks the prototype (after those loads V8 knows the object's map and answers without a call),
  * then writes the key records a word at a time and the common values in place.
  */
+// After a call that may have grown the scratch buffer: the encoder's views of it again.
+const RELOAD = 'b = bufNow(); w = viewNow();';
+
 function encoderSource(n: number, serial: number): string {
   const L: string[] = [`'use strict'; // @ipc/core shape encoder ${serial}`];
   L.push('const { keys, ends, kv, writeValueAt, bufNow, viewNow, roomAt, isInt32, OP } = lib;');
@@ -1140,7 +1143,7 @@ function encoderSource(n: number, serial: number): string {
   L.push(`  const lone = depth === 0 && ${Array.from({ length: n }, (_, i) => `(typeof x${i} === 'object' && x${i} !== null ? 1 : 0)`).join(' + ')} <= 1;`);
   // Room for the 'o', every key record, the in-place values (a double: 9 bytes) and the end.
   L.push(`  const need = E${n - 1} + ${n * 16 + 8};`);
-  L.push('  if (p + need > b.length) { roomAt(p, need); b = bufNow(); w = viewNow(); }');
+  L.push(`  if (p + need > b.length) { roomAt(p, need); ${RELOAD} }`);
   L.push(`  b[p++] = ${T_BEGIN_OBJECT};`);
   L.push('  let base = 0, x, j = 0, c = 0, len = 0, a = 0, e, el = 0, k = 0, int = false;');
   for (let i = 0; i < n; i++) {
@@ -1153,12 +1156,12 @@ function encoderSource(n: number, serial: number): string {
     L.push('    int = isInt32(x);');
     L.push(`    if (int && x >= 0 && x < 64) { b[p] = ${T_INT32}; b[p + 1] = x << 1; p += 2; }`);
     L.push(`    else if (!int) { b[p] = ${T_DOUBLE}; w.setFloat64(p + 1, x, true); p += 9; }`);
-    L.push('    else { p = writeValueAt(x, p, depth + 1); b = bufNow(); w = viewNow(); }');
+    L.push(`    else { p = writeValueAt(x, p, depth + 1); ${RELOAD} }`);
     L.push(`  } else if (typeof x === 'boolean') b[p++] = x ? ${T_TRUE} : ${T_FALSE};`);
     L.push(`  else if (typeof x === 'string' && (len = x.length) < 0x80 && p + len + 2 + ${rest} <= b.length) {`);
     L.push(`    b[p] = ${T_ONE_BYTE}; b[p + 1] = len;`);
     L.push('    for (j = 0; j < len; j++) { c = x.charCodeAt(j); if (c > 0xff) break; b[p + 2 + j] = c; }');
-    L.push('    if (j === len) p += len + 2; else { p = writeValueAt(x, p, depth + 1); b = bufNow(); w = viewNow(); }');
+    L.push(`    if (j === len) p += len + 2; else { p = writeValueAt(x, p, depth + 1); ${RELOAD} }`);
     // A short array of short one-byte strings and small ints, when it is the message's only object.
     L.push(`  } else if (lone && Array.isArray(x) && (len = x.length) <= 16 && p + 6 + len * 17 + ${rest} <= b.length) {`);
     L.push(`    a = p; b[p] = ${T_BEGIN_DENSE}; b[p + 1] = len; p += 2;`);
@@ -1169,9 +1172,9 @@ function encoderSource(n: number, serial: number): string {
     L.push('      else break;');
     L.push('    }');
     L.push(`    if (j === len) { b[p] = ${T_END_DENSE}; b[p + 1] = 0; b[p + 2] = len; p += 3; }`);
-    L.push('    else { p = writeValueAt(x, a, depth + 1); b = bufNow(); w = viewNow(); }');
-    L.push('  } else { p = writeValueAt(x, p, depth + 1); b = bufNow(); w = viewNow(); }');
-    L.push(`  if (p + ${rest} > b.length) { roomAt(p, ${rest}); b = bufNow(); w = viewNow(); }`);
+    L.push(`    else { p = writeValueAt(x, a, depth + 1); ${RELOAD} }`);
+    L.push(`  } else { p = writeValueAt(x, p, depth + 1); ${RELOAD} }`);
+    L.push(`  if (p + ${rest} > b.length) { roomAt(p, ${rest}); ${RELOAD} }`);
   }
   L.push(`  b[p] = ${T_END_OBJECT}; b[p + 1] = ${n};`);
   L.push('  return p + 2;');
@@ -1179,10 +1182,16 @@ function encoderSource(n: number, serial: number): string {
   return L.join('\n');
 }
 
-/** Makes a function from template text (never from message bytes), or null where code generation is refused. */
-function generate<F>(source: string, lib: object): F | null {
+/**
+ * Makes a shape's function of one direction from its template (text that depends only on the key
+ * count and a serial number, never on message bytes), or null: too many keys, the direction's
+ * bound reached, or code generation refused (then never tried again).
+ */
+function compile<F>(shape: Shape, dir: keyof typeof made, source: (n: number, serial: number) => string, lib: object): F | null {
+  const n = shape.keys.length;
+  if (!codegen || n === 0 || n > FAST_MAX_KEYS || made[dir] >= FAST_MAX_SHAPES) return null;
   try {
-    return (new Function('lib', source) as (lib: object) => F)(lib);
+    return (new Function('lib', source(n, made[dir]++)) as (lib: object) => F)(lib);
   } catch {
     codegen = false;
     return null;
@@ -1190,15 +1199,9 @@ function generate<F>(source: string, lib: object): F | null {
 }
 
 function compileDecoder(shape: Shape): FastDecoder | null {
-  const n = shape.keys.length;
-  if (!codegen || n === 0 || n > FAST_MAX_KEYS || fastDecoders >= FAST_MAX_SHAPES) return null;
-  const lib = { keys: shape.keys, slot: shape.slot, keyLen: shape.keyLen, cache: shape.dec, readValueAt, readOneByteAt, keepValue, io };
-  return generate<FastDecoder>(decoderSource(n, fastDecoders++), lib);
+  return compile<FastDecoder>(shape, 'dec', decoderSource, { keys: shape.keys, slot: shape.slot, keyLen: shape.keyLen, cache: shape.dec, readValueAt, readOneByteAt, keepValue, io });
 }
 
 function compileEncoder(shape: Shape): FastEncoder | null {
-  const n = shape.keys.length;
-  if (!codegen || n === 0 || n > FAST_MAX_KEYS || fastEncoders >= FAST_MAX_SHAPES) return null;
-  const lib = { keys: shape.keys, ends: shape.ends, kv: shape.view, writeValueAt, bufNow, viewNow, roomAt, isInt32, OP: Object.prototype };
-  return generate<FastEncoder>(encoderSource(n, fastEncoders++), lib);
+  return compile<FastEncoder>(shape, 'enc', encoderSource, { keys: shape.keys, ends: shape.ends, kv: shape.view, writeValueAt, bufNow, viewNow, roomAt, isInt32, OP: Object.prototype });
 }

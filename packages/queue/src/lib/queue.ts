@@ -1179,10 +1179,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     if (this.maxsize === 0) return n;
     const h = this.#h;
     let seen = h[H_SEEN_GET_COUNT]!;
-    if (((count - seen) | 0) + n > this.maxsize) {
-      seen = Atomics.load(h, H_GET_COUNT);
-      h[H_SEEN_GET_COUNT] = seen;
-    }
+    if (((count - seen) | 0) + n > this.maxsize) seen = refreshSeen(h, H_SEEN_GET_COUNT, H_GET_COUNT);
     return Math.max(0, Math.min(n, this.maxsize - ((count - seen) | 0)));
   }
 
@@ -1203,8 +1200,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
     const h = this.#h;
     let seen = h[H_SEEN_HEAD]!;
     if (need > cap - ((t - seen) >>> 0)) {
-      seen = Atomics.load(h, H_HEAD);
-      h[H_SEEN_HEAD] = seen;
+      seen = refreshSeen(h, H_SEEN_HEAD, H_HEAD);
       if (need > cap - ((t - seen) >>> 0)) return -1;
     }
     if (need0 > contiguous) {
@@ -1491,10 +1487,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       // holder's. TAIL is read only when HEAD has caught up with what was seen of it.
       const oldHead = h[H_HEAD]!;
       let tail = h[H_SEEN_TAIL]!;
-      if (oldHead === tail) {
-        tail = loadAfterFence(h, H_TAIL);
-        h[H_SEEN_TAIL] = tail;
-      }
+      if (oldHead === tail) tail = refreshSeen(h, H_SEEN_TAIL, H_TAIL);
       this.#seenTail = tail;
       const r32 = this.#ring32;
       let head = oldHead;
@@ -1512,14 +1505,12 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
           break;
         }
         const start = off + RECORD_HEADER;
-        const ring = this.#ring;
         if (this.#fast && !raw && len <= STAGE_MAX) {
-          // Copied to the staging buffer and decoded once the lock is free: other consumers wait
-          // for a copy, not for a decode.
+          // Copied to the staging buffer and decoded once the lock is free (the value is returned
+          // then): other consumers wait for a copy, not for a decode.
           stageRecord(r32, start, len, 0);
           stagedLen = len;
-          result = NONE; // the value, once decoded
-        } else result = copyOut(ring, start, len);
+        } else result = copyOut(this.#ring, start, len);
         head = (head + recordBytes(len)) | 0;
         n = 1;
         break;
@@ -1592,8 +1583,7 @@ export class Queue<T = unknown> implements QueueInterface<T>, Shareable {
       if (died) this.#getHolderDied();
       // Under the lock (its compareExchange the fence): HEAD and GET_COUNT are only written by holders.
       const oldHead = h[H_HEAD]!;
-      const tail = loadAfterFence(h, H_TAIL);
-      h[H_SEEN_TAIL] = tail;
+      const tail = refreshSeen(h, H_SEEN_TAIL, H_TAIL);
       const oldCount = h[H_GET_COUNT]!;
       const r32 = this.#ring32;
       const ring = this.#ring;
@@ -2204,6 +2194,18 @@ function commitJournaled(h: Int32Array, valid: number, countAt: number, count: n
   h[countAt] = count;
   storeBeforeUnlock(h, posAt, pos);
   h[valid] = 0;
+}
+
+/**
+ * Reads the other end's word at `index` (HEAD, GET_COUNT or TAIL) and records it at `seen`, the view
+ * of it that this end's handles share. Only under this end's lock: the lock orders the writers of
+ * `seen`, and its compareExchange is the fence that {@link loadAfterFence} needs (a value read
+ * earlier in the same hold, if V8 reused it, is only older: it under-counts what it bounds).
+ */
+function refreshSeen(h: Int32Array, seen: number, index: number): number {
+  const v = loadAfterFence(h, index);
+  h[seen] = v;
+  return v;
 }
 
 /** Wakes a consumer parked on an empty queue, if one armed the wake-up. */
